@@ -1,0 +1,116 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+const dataDir = mkdtempSync(join(tmpdir(), "coinslot-config-"));
+
+function problemsOf(environment: Record<string, string>): string[] {
+  try {
+    loadConfig({ DATA_DIR: dataDir, ...environment });
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+describe("loadConfig", () => {
+  it("has a working default for every setting", () => {
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config).toMatchObject({
+      port: 3000,
+      appUrl: "http://localhost:3000",
+      databaseUrl: undefined,
+      newUserCreditsCents: 50,
+      topup: { minCents: 100, maxCents: 1000, stepCents: 50, defaultCents: 300 },
+      currency: "usd",
+      aiModel: "demo",
+      creditMarkup: 4,
+      maxOutputTokens: 1024,
+      holdTtlSeconds: 300,
+    });
+    expect(config.authSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.stripeWebhookSecret).toMatch(/^whsec_/);
+  });
+
+  it("generates local secrets once and keeps them across starts", () => {
+    const first = loadConfig({ DATA_DIR: dataDir });
+    const second = loadConfig({ DATA_DIR: dataDir });
+    expect(second.authSecret).toBe(first.authSecret);
+    expect(second.stripeWebhookSecret).toBe(first.stripeWebhookSecret);
+  });
+
+  it("derives APP_URL from PORT and the Google model from a Gemini key", () => {
+    const config = loadConfig({ DATA_DIR: dataDir, PORT: "8080", GEMINI_API_KEY: "key" });
+    expect(config.appUrl).toBe("http://localhost:8080");
+    expect(config.aiModel).toBe("google:gemini-2.0-flash");
+    expect(config.googleApiKey).toBe("key");
+  });
+
+  it.each([
+    [{ PORT: "abc" }, 'PORT must be a whole number from 1 to 65535, got "abc"'],
+    [{ PORT: "70000" }, 'PORT must be a whole number from 1 to 65535, got "70000"'],
+    [
+      { APP_URL: "localhost" },
+      'APP_URL must be an http:// or https:// URL such as http://localhost:3000, got "localhost"',
+    ],
+    [
+      { DATABASE_URL: "mysql://x" },
+      'DATABASE_URL must be a postgres:// or postgresql:// connection URL, got "mysql://x"',
+    ],
+    [
+      { NEW_USER_CREDITS_CENTS: "-5" },
+      'NEW_USER_CREDITS_CENTS must be a whole number from 0 to 100000000, got "-5"',
+    ],
+    [
+      { NEW_USER_CREDITS_CENTS: "1.5" },
+      'NEW_USER_CREDITS_CENTS must be a whole number from 0 to 100000000, got "1.5"',
+    ],
+    [{ CURRENCY: "dollars" }, 'CURRENCY must be a three-letter ISO currency code such as usd, got "dollars"'],
+    [{ STRIPE_SECRET_KEY: "pk_test_abc" }, "STRIPE_SECRET_KEY must be a Stripe secret key"],
+    [
+      { STRIPE_WEBHOOK_SECRET: "secret" },
+      'STRIPE_WEBHOOK_SECRET must be a Stripe webhook signing secret starting with whsec_, got "secret"',
+    ],
+    [
+      { AI_MODEL: "gpt-4" },
+      "AI_MODEL must be demo, or provider:model with provider google, openai or compatible",
+    ],
+    [{ CREDIT_MARKUP: "0.5" }, 'CREDIT_MARKUP must be a number from 1 to 1000, got "0.5"'],
+    [{ HOLD_TTL_SECONDS: "0" }, 'HOLD_TTL_SECONDS must be a whole number from 10 to 86400, got "0"'],
+    [{ AUTH_SECRET: "short" }, "AUTH_SECRET must be at least 32 characters"],
+    [{ ADMIN_EMAILS: "not an email" }, "ADMIN_EMAILS must be a comma-separated list of email addresses"],
+    [{ TOPUP_MIN_CENTS: "2000" }, "TOPUP_MIN_CENTS (2000) must not be above TOPUP_MAX_CENTS (1000)"],
+    [{ TOPUP_STEP_CENTS: "70" }, "TOPUP_STEP_CENTS (70) must divide"],
+    [{ NODE_ENV: "production" }, "AUTH_SECRET must be set when NODE_ENV=production"],
+    [{ GOOGLE_CLIENT_ID: "id" }, "GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together"],
+  ])("refuses %o with one clear line", (environment, message) => {
+    const problems = problemsOf(environment);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  it("reports every problem at once", () => {
+    expect(problemsOf({ PORT: "abc", CURRENCY: "x", HOLD_TTL_SECONDS: "no" })).toHaveLength(3);
+  });
+});
+
+describe("starting with a bad setting", () => {
+  it("prints one line per problem, no stack trace, and exits 1", () => {
+    const result = spawnSync("node", ["--import", "tsx", "src/main.ts"], {
+      env: { ...process.env, DATA_DIR: dataDir, PORT: "abc", CURRENCY: "dollars" },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('PORT must be a whole number from 1 to 65535, got "abc"\n');
+    expect(result.stderr).toContain(
+      'CURRENCY must be a three-letter ISO currency code such as usd, got "dollars"\n',
+    );
+    expect(result.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    expect(result.stdout).toBe("");
+  });
+});

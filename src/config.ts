@@ -1,0 +1,223 @@
+import { z } from "zod";
+import { loadLocalSecrets } from "./local-secrets.js";
+
+/**
+ * Every setting of DESIGN.md, validated once at start. Each rule says what it accepts in words, so a
+ * bad value produces one line a person can act on: `PORT must be a whole number from 1 to 65535, got "abc"`.
+ */
+export type Config = {
+  nodeEnv: "development" | "production" | "test";
+  port: number;
+  appUrl: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  authSecret: string;
+  googleClientId: string | undefined;
+  googleClientSecret: string | undefined;
+  adminEmails: string[];
+  newUserCreditsCents: number;
+  topup: { minCents: number; maxCents: number; stepCents: number; defaultCents: number };
+  currency: string;
+  stripeSecretKey: string | undefined;
+  stripeWebhookSecret: string;
+  aiModel: string;
+  googleApiKey: string | undefined;
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string | undefined;
+  aiPriceInputPerMillion: number | undefined;
+  aiPriceOutputPerMillion: number | undefined;
+  creditMarkup: number;
+  maxOutputTokens: number;
+  holdTtlSeconds: number;
+  logLevel: string;
+};
+
+type Environment = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+type Rule<T> = { schema: z.ZodType<T>; accepts: string };
+
+function wholeNumber(min: number, max: number): Rule<number> {
+  return {
+    schema: z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max)),
+    accepts: `a whole number from ${min} to ${max}`,
+  };
+}
+
+function decimal(min: number, max: number): Rule<number> {
+  return {
+    schema: z
+      .string()
+      .regex(/^\d+(\.\d+)?$/)
+      .transform(Number)
+      .pipe(z.number().min(min).max(max)),
+    accepts: `a number from ${min} to ${max}`,
+  };
+}
+
+const httpUrl: Rule<string> = {
+  schema: z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, "")),
+  accepts: "an http:// or https:// URL such as http://localhost:3000",
+};
+
+const postgresUrl: Rule<string> = {
+  schema: z.string().regex(/^postgres(ql)?:\/\/.+/),
+  accepts: "a postgres:// or postgresql:// connection URL",
+};
+
+const text = (accepts: string, pattern: RegExp = /^.+$/): Rule<string> => ({
+  schema: z.string().regex(pattern),
+  accepts,
+});
+
+const rules = {
+  NODE_ENV: {
+    schema: z.enum(["development", "production", "test"]),
+    accepts: "one of development, production, test",
+  },
+  PORT: wholeNumber(1, 65535),
+  APP_URL: httpUrl,
+  DATABASE_URL: postgresUrl,
+  DATA_DIR: text("a folder path"),
+  AUTH_SECRET: text("at least 32 characters (generate one with `openssl rand -base64 32`)", /^.{32,}$/),
+  GOOGLE_CLIENT_ID: text("the OAuth client id from Google's console"),
+  GOOGLE_CLIENT_SECRET: text("the OAuth client secret from Google's console"),
+  ADMIN_EMAILS: text(
+    "a comma-separated list of email addresses",
+    /^[^\s,@]+@[^\s,@]+(\s*,\s*[^\s,@]+@[^\s,@]+)*$/,
+  ),
+  NEW_USER_CREDITS_CENTS: wholeNumber(0, 100_000_000),
+  TOPUP_MIN_CENTS: wholeNumber(50, 100_000_000),
+  TOPUP_MAX_CENTS: wholeNumber(50, 100_000_000),
+  TOPUP_STEP_CENTS: wholeNumber(1, 100_000_000),
+  TOPUP_DEFAULT_CENTS: wholeNumber(50, 100_000_000),
+  CURRENCY: text("a three-letter ISO currency code such as usd", /^[a-zA-Z]{3}$/),
+  STRIPE_SECRET_KEY: text(
+    "a Stripe secret key starting with sk_test_ or sk_live_ (or rk_)",
+    /^(sk|rk)_(test|live)_\w+$/,
+  ),
+  STRIPE_WEBHOOK_SECRET: text("a Stripe webhook signing secret starting with whsec_", /^whsec_\S+$/),
+  AI_MODEL: text(
+    "demo, or provider:model with provider google, openai or compatible (for example google:gemini-2.0-flash)",
+    /^(demo|(google|openai|compatible):\S+)$/,
+  ),
+  GOOGLE_GENERATIVE_AI_API_KEY: text("a Google AI Studio API key"),
+  GEMINI_API_KEY: text("a Google AI Studio API key"),
+  OPENAI_API_KEY: text("an API key"),
+  OPENAI_BASE_URL: httpUrl,
+  AI_PRICE_INPUT_PER_MILLION: decimal(0, 10_000),
+  AI_PRICE_OUTPUT_PER_MILLION: decimal(0, 10_000),
+  CREDIT_MARKUP: decimal(1, 1_000),
+  MAX_OUTPUT_TOKENS: wholeNumber(1, 1_000_000),
+  HOLD_TTL_SECONDS: wholeNumber(10, 86_400),
+  LOG_LEVEL: {
+    schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    accepts: "one of fatal, error, warn, info, debug, trace, silent",
+  },
+} satisfies Record<string, Rule<unknown>>;
+
+type Name = keyof typeof rules;
+type Parsed = { [K in Name]?: z.output<(typeof rules)[K]["schema"]> };
+
+function parseEach(environment: Environment, problems: string[]): Parsed {
+  const parsed: Record<string, unknown> = {};
+  for (const [name, rule] of Object.entries(rules) as [Name, Rule<unknown>][]) {
+    const raw = environment[name]?.trim();
+    if (raw === undefined || raw === "") continue;
+    const result = rule.schema.safeParse(raw);
+    if (result.success) parsed[name] = result.data;
+    else problems.push(`${name} must be ${rule.accepts}, got ${JSON.stringify(raw)}`);
+  }
+  return parsed as Parsed;
+}
+
+function checkTopup(topup: Config["topup"], problems: string[]): void {
+  const { minCents, maxCents, stepCents, defaultCents } = topup;
+  if (minCents > maxCents) {
+    problems.push(`TOPUP_MIN_CENTS (${minCents}) must not be above TOPUP_MAX_CENTS (${maxCents})`);
+    return;
+  }
+  if (defaultCents < minCents || defaultCents > maxCents) {
+    problems.push(`TOPUP_DEFAULT_CENTS must be from TOPUP_MIN_CENTS to TOPUP_MAX_CENTS, got ${defaultCents}`);
+  }
+  if ((defaultCents - minCents) % stepCents !== 0 || (maxCents - minCents) % stepCents !== 0) {
+    problems.push(
+      `TOPUP_STEP_CENTS (${stepCents}) must divide the distance from TOPUP_MIN_CENTS to TOPUP_DEFAULT_CENTS and to TOPUP_MAX_CENTS`,
+    );
+  }
+}
+
+/**
+ * Reads every setting from `environment` (process.env merged with `.env` by the caller).
+ * Throws ConfigError listing every problem at once, so one restart fixes them all.
+ *
+ * @example
+ * const config = loadConfig({ PORT: "8080" });
+ */
+export function loadConfig(environment: Environment): Config {
+  const problems: string[] = [];
+  const value = parseEach(environment, problems);
+  const nodeEnv = value.NODE_ENV ?? "development";
+  const port = value.PORT ?? 3000;
+  const dataDir = value.DATA_DIR ?? ".data";
+  const topup = {
+    minCents: value.TOPUP_MIN_CENTS ?? 100,
+    maxCents: value.TOPUP_MAX_CENTS ?? 1000,
+    stepCents: value.TOPUP_STEP_CENTS ?? 50,
+    defaultCents: value.TOPUP_DEFAULT_CENTS ?? 300,
+  };
+  checkTopup(topup, problems);
+  if (nodeEnv === "production" && !value.AUTH_SECRET && !environment.AUTH_SECRET) {
+    problems.push(
+      "AUTH_SECRET must be set when NODE_ENV=production (at least 32 characters; generate one with `openssl rand -base64 32`)",
+    );
+  }
+  if (Boolean(value.GOOGLE_CLIENT_ID) !== Boolean(value.GOOGLE_CLIENT_SECRET)) {
+    problems.push("GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together (or neither)");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const needsLocalSecrets = !value.AUTH_SECRET || !value.STRIPE_WEBHOOK_SECRET;
+  const local = needsLocalSecrets ? loadLocalSecrets(dataDir) : undefined;
+  const googleApiKey = value.GOOGLE_GENERATIVE_AI_API_KEY ?? value.GEMINI_API_KEY;
+  return {
+    nodeEnv,
+    port,
+    appUrl: value.APP_URL ?? `http://localhost:${port}`,
+    databaseUrl: value.DATABASE_URL,
+    dataDir,
+    authSecret: value.AUTH_SECRET ?? (local?.authSecret as string),
+    googleClientId: value.GOOGLE_CLIENT_ID,
+    googleClientSecret: value.GOOGLE_CLIENT_SECRET,
+    adminEmails: (value.ADMIN_EMAILS ?? "")
+      .split(",")
+      .map((email) => email.trim().toLowerCase())
+      .filter(Boolean),
+    newUserCreditsCents: value.NEW_USER_CREDITS_CENTS ?? 50,
+    topup,
+    currency: (value.CURRENCY ?? "usd").toLowerCase(),
+    stripeSecretKey: value.STRIPE_SECRET_KEY,
+    stripeWebhookSecret: value.STRIPE_WEBHOOK_SECRET ?? (local?.stripeWebhookSecret as string),
+    aiModel: value.AI_MODEL ?? (googleApiKey ? "google:gemini-2.0-flash" : "demo"),
+    googleApiKey,
+    openaiApiKey: value.OPENAI_API_KEY,
+    openaiBaseUrl: value.OPENAI_BASE_URL,
+    aiPriceInputPerMillion: value.AI_PRICE_INPUT_PER_MILLION,
+    aiPriceOutputPerMillion: value.AI_PRICE_OUTPUT_PER_MILLION,
+    creditMarkup: value.CREDIT_MARKUP ?? 4,
+    maxOutputTokens: value.MAX_OUTPUT_TOKENS ?? 1024,
+    holdTtlSeconds: value.HOLD_TTL_SECONDS ?? 300,
+    logLevel: value.LOG_LEVEL ?? (nodeEnv === "test" ? "silent" : "info"),
+  };
+}
+
+/** The names of every setting, for `.env.example` checks and `doctor`. */
+export const settingNames = Object.keys(rules) as Name[];

@@ -1,0 +1,46 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { Config } from "../config.js";
+import type { Pool } from "../db/pool.js";
+import type { Logger } from "../logger.js";
+import { AppError, errorBody } from "./errors.js";
+import { healthRoutes } from "./health.js";
+import { homePage } from "./home.js";
+
+export type AppDependencies = { config: Config; pool: Pool; logger: Logger };
+
+/**
+ * The whole HTTP surface. Every capability mounts its routes here; errors of any route become
+ * `{"error":{"code","message"}}` and anything unexpected is logged and answered 500 without internals.
+ */
+export function createApp(dependencies: AppDependencies): Hono {
+  const { logger } = dependencies;
+  const app = new Hono();
+
+  app.route("/", healthRoutes(dependencies.pool));
+
+  app.get("/", (context) => context.html(homePage()));
+
+  app.notFound((context) =>
+    context.json(errorBody("NOT_FOUND", `No route for ${context.req.method} ${context.req.path}.`), 404),
+  );
+
+  app.onError((error, context) => {
+    if (error instanceof AppError) {
+      return context.json(errorBody(error.code, error.message, error.details), error.status);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return context.json(
+        errorBody("BAD_REQUEST", error.message || "The request could not be read."),
+        error.status,
+      );
+    }
+    logger.error({ err: error, method: context.req.method, path: context.req.path }, "request failed");
+    return context.json(
+      errorBody("INTERNAL", "Something went wrong on our side. Try again in a moment."),
+      500,
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,49 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { inject } from "vitest";
+import { migrate } from "../../src/db/migrate.js";
+import { createPool, type Pool } from "../../src/db/pool.js";
+import { createLogger } from "../../src/logger.js";
+
+export type TestDatabase = { url: string; pool: Pool; drop: () => Promise<void> };
+
+function urlFor(name: string): string {
+  const url = new URL(inject("adminDatabaseUrl"));
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function asAdmin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: inject("adminDatabaseUrl") });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A database of its own for one test file, so files run in parallel without seeing each other.
+ * Migrated unless `migrated: false`. `drop` ends the pool and removes the database.
+ */
+export async function createTestDatabase(
+  options: { migrated?: boolean; poolSize?: number } = {},
+): Promise<TestDatabase> {
+  const name = `test_${randomBytes(6).toString("hex")}`;
+  await asAdmin(`create database ${name}`);
+  const url = urlFor(name);
+  const pool = createPool({ url, max: options.poolSize ?? 10, logger: createLogger("silent") });
+  if (options.migrated !== false) {
+    const result = await migrate(pool);
+    if (result.error) throw result.error;
+  }
+  return {
+    url,
+    pool,
+    drop: async () => {
+      await pool.end();
+      await asAdmin(`drop database if exists ${name} with (force)`);
+    },
+  };
+}
