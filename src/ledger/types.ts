@@ -1,0 +1,139 @@
+import type { PoolClient } from "../db/pool.js";
+
+/**
+ * The ledger's public contract. Only `src/ledger/` writes credit tables; everything else calls this.
+ * Expected failures are values (`{ data, error }`), recognised by `error.code`, never thrown.
+ * Every change carries an idempotency key: repeating a call with the same key and the same arguments
+ * returns the first result (`replayed: true`) and changes nothing; the same key with different
+ * arguments is refused with IDEMPOTENCY_KEY_REUSED.
+ */
+export type LedgerErrorCode =
+  | "INVALID_AMOUNT"
+  | "INVALID_ARGUMENT"
+  | "ACCOUNT_NOT_FOUND"
+  | "INSUFFICIENT_CREDITS"
+  | "HOLD_NOT_FOUND"
+  | "HOLD_NOT_OPEN"
+  | "IDEMPOTENCY_KEY_REUSED";
+
+export type LedgerError = {
+  code: LedgerErrorCode;
+  message: string;
+  /** For INSUFFICIENT_CREDITS: what was needed and what is available, in cents. */
+  neededCents?: number;
+  availableCents?: number;
+};
+
+export type Result<T> = { data: T; error: null } | { data: null; error: LedgerError };
+
+export type EntryKind =
+  | "signup_bonus"
+  | "purchase"
+  | "usage"
+  | "refund"
+  | "dispute"
+  | "dispute_reversal"
+  | "adjustment";
+
+export type Entry = {
+  id: string;
+  userId: string;
+  amountCents: number;
+  kind: EntryKind;
+  idempotencyKey: string;
+  reference: string | null;
+  description: string;
+  createdAt: Date;
+};
+
+export type Balance = { userId: string; balanceCents: number; heldCents: number; availableCents: number };
+
+/** The outcome of a change: the entry written (or found, when replayed) and the balance after it. */
+export type Change = { entry: Entry; balance: Balance; replayed: boolean };
+
+export type HoldStatus = "open" | "settled" | "released" | "expired";
+
+export type Hold = {
+  id: string;
+  userId: string;
+  amountCents: number;
+  settledCents: number | null;
+  status: HoldStatus;
+  idempotencyKey: string;
+  description: string;
+  expiresAt: Date;
+  createdAt: Date;
+  resolvedAt: Date | null;
+};
+
+export type Account = { userId: string; email: string; balanceCents: number; heldCents: number; createdAt: Date };
+
+/**
+ * Operations accept an optional `client` to run inside the caller's transaction (billing records the
+ * Stripe event and the payment in the same transaction as the credit). Without one, each operation
+ * is its own transaction.
+ */
+export type InTransaction = { client?: PoolClient };
+
+export type Ledger = {
+  /** Creates the account with a `signup_bonus` entry of `signupBonusCents` exactly once (key `signup:<userId>`). */
+  ensureAccount(
+    input: { userId: string; email: string; signupBonusCents: number } & InTransaction,
+  ): Promise<Result<{ account: Account; created: boolean }>>;
+  /** Adds credit: signup bonus, purchase, positive adjustment, won dispute. */
+  grant(
+    input: {
+      userId: string;
+      amountCents: number;
+      kind: "signup_bonus" | "purchase" | "adjustment" | "dispute_reversal";
+      idempotencyKey: string;
+      reference?: string;
+      description?: string;
+    } & InTransaction,
+  ): Promise<Result<Change>>;
+  /** Takes credit only if available credit covers it (usage, negative adjustment). */
+  spend(
+    input: {
+      userId: string;
+      amountCents: number;
+      kind?: "usage" | "adjustment";
+      idempotencyKey: string;
+      reference?: string;
+      description?: string;
+    } & InTransaction,
+  ): Promise<Result<Change>>;
+  /** Takes credit back after a refund or dispute; the only path that may leave a negative balance. */
+  clawBack(
+    input: {
+      userId: string;
+      amountCents: number;
+      kind: "refund" | "dispute";
+      idempotencyKey: string;
+      reference?: string;
+      description?: string;
+    } & InTransaction,
+  ): Promise<Result<Change>>;
+  /** Reserves credit for `ttlSeconds` (default HOLD_TTL_SECONDS), only if available credit covers it. */
+  placeHold(
+    input: {
+      userId: string;
+      amountCents: number;
+      idempotencyKey: string;
+      description?: string;
+      ttlSeconds?: number;
+    } & InTransaction,
+  ): Promise<Result<{ hold: Hold; balance: Balance; replayed: boolean }>>;
+  /** Charges `amountCents` (0 to the held amount) as a `usage` entry and releases the rest. Once. */
+  settleHold(
+    input: { holdId: string; amountCents: number; description?: string; reference?: string } & InTransaction,
+  ): Promise<Result<{ hold: Hold; entry: Entry | null; balance: Balance }>>;
+  /** Releases an open hold without charging. Once. */
+  releaseHold(input: { holdId: string } & InTransaction): Promise<Result<{ hold: Hold; balance: Balance }>>;
+  /** Marks open holds past `expires_at` as expired and frees their credit; safe to run from many processes. */
+  sweepExpiredHolds(input?: { limit?: number }): Promise<{ expired: number }>;
+  getBalance(userId: string): Promise<Result<Balance>>;
+  /** Newest first; `limit` 1 to 100 (default 20); `cursor` is the `nextCursor` of the previous page. */
+  listEntries(input: { userId: string; limit?: number; cursor?: string }): Promise<
+    Result<{ entries: Entry[]; nextCursor: string | null }>
+  >;
+};
