@@ -62,16 +62,28 @@ function assertReachableByPostgresUser(directory: string): void {
   }
 }
 
-// A postmaster.pid whose process is alive means another server owns this data directory.
-function assertNotRunningElsewhere(directory: string): void {
-  const pidFile = join(directory, "postmaster.pid");
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+/**
+ * The pid and port of a PostgreSQL already running on `directory`, read from its postmaster.pid,
+ * or undefined when none is alive. Commands such as doctor connect to it instead of starting another.
+ */
+export function runningEmbeddedPostgres(directory: string): { pid: number; port: number } | undefined {
+  const pidFile = join(resolve(directory), "postmaster.pid");
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, "utf8").split("\n");
+  const pid = Number(lines[0]);
   try {
     process.kill(pid, 0);
   } catch {
-    return;
+    return undefined;
   }
+  return { pid, port: Number(lines[3]) };
+}
+
+// A postmaster.pid whose process is alive means another server owns this data directory.
+function assertNotRunningElsewhere(directory: string): void {
+  const running = runningEmbeddedPostgres(directory);
+  if (!running) return;
+  const pid = running.pid;
   throw new Error(
     `Another PostgreSQL (pid ${pid}) is already running on ${directory}. Stop the other Coinslot first, or set DATA_DIR to another folder.`,
   );

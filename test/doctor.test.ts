@@ -1,0 +1,77 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.drop());
+
+function doctor(environment: Record<string, string>) {
+  const { DATABASE_URL: _unused, ...inherited } = process.env;
+  const result = spawnSync("node", ["--import", "tsx", "src/cli/doctor.ts"], {
+    env: { ...inherited, DATA_DIR: mkdtempSync(join(tmpdir(), "coinslot-doctor-")), ...environment },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { code: result.status, lines: result.stdout.split("\n").filter(Boolean), stderr: result.stderr };
+}
+
+describe("npm run doctor", () => {
+  it("passes on a migrated database with one line per check", () => {
+    const { code, lines } = doctor({ DATABASE_URL: database.url });
+    expect(lines.some((line) => /^ok +database: connected to PostgreSQL \d+/.test(line))).toBe(true);
+    expect(lines.some((line) => /^ok +migrations: all \d+ applied$/.test(line))).toBe(true);
+    expect(lines.some((line) => /^ok +row-level security: enabled and forced/.test(line))).toBe(true);
+    expect(lines.some((line) => /^ok +grants: /.test(line))).toBe(true);
+    expect(lines.some((line) => /^ok +server login: /.test(line))).toBe(true);
+    expect(lines.at(-1)).toBe("Coinslot looks healthy.");
+    expect(code).toBe(0);
+  });
+
+  it("names each problem with its fix and exits 1", async () => {
+    await database.pool.query("create table credits.unprotected (user_id text)");
+    await database.pool.query("grant insert on credits.entries to authenticated");
+    try {
+      const { code, lines } = doctor({
+        DATABASE_URL: database.url,
+        STRIPE_SECRET_KEY: "sk_live_abc",
+        APP_URL: "http://shop.example.com",
+      });
+      expect(code).toBe(1);
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(
+            /^problem +row-level security: not enabled and forced on credits\.unprotected; run ALTER TABLE/,
+          ),
+          expect.stringMatching(
+            /^problem +grants: API roles may write: authenticated INSERT on credits\.entries; revoke/,
+          ),
+          expect.stringMatching(/^problem +stripe webhook: STRIPE_WEBHOOK_SECRET is unset/),
+          expect.stringMatching(
+            /^problem +app url: APP_URL http:\/\/shop\.example\.com is not https while Stripe keys are live/,
+          ),
+        ]),
+      );
+    } finally {
+      await database.pool.query("drop table credits.unprotected");
+      await database.pool.query("revoke insert on credits.entries from authenticated");
+    }
+  });
+
+  it("reports an invalid setting as a problem line", () => {
+    const { code, lines } = doctor({ DATABASE_URL: database.url, PORT: "abc" });
+    expect(code).toBe(1);
+    expect(lines[0]).toBe('problem  settings: PORT must be a whole number from 1 to 65535, got "abc"');
+  });
+
+  it("reports an unreachable database as a problem, not a crash", () => {
+    const { code, lines } = doctor({ DATABASE_URL: "postgres://nobody:x@127.0.0.1:1/none" });
+    expect(code).toBe(1);
+    expect(lines.some((line) => /^problem +database: cannot be reached/.test(line))).toBe(true);
+  });
+});
