@@ -30,6 +30,7 @@ export type Config = {
   maxOutputTokens: number;
   holdTtlSeconds: number;
   logLevel: string;
+  metricsToken: string | undefined;
 };
 
 type Environment = Record<string, string | undefined>;
@@ -118,6 +119,7 @@ const rules = {
   CREDIT_MARKUP: decimal(1, 1_000),
   MAX_OUTPUT_TOKENS: wholeNumber(1, 1_000_000),
   HOLD_TTL_SECONDS: wholeNumber(10, 86_400),
+  METRICS_TOKEN: text("at least 16 characters", /^\S{16,}$/),
   LOG_LEVEL: {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     accepts: "one of fatal, error, warn, info, debug, trace, silent",
@@ -216,6 +218,7 @@ export function loadConfig(environment: Environment): Config {
     maxOutputTokens: value.MAX_OUTPUT_TOKENS ?? 1024,
     holdTtlSeconds: value.HOLD_TTL_SECONDS ?? 300,
     logLevel: value.LOG_LEVEL ?? (nodeEnv === "test" ? "silent" : "info"),
+    metricsToken: value.METRICS_TOKEN,
   };
 }
 

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { Config } from "../config.js";
 import type { Pool } from "../db/pool.js";
 import type { Logger } from "../logger.js";
+import { measureRequests, metricsRoutes } from "../metrics/routes.js";
 import { AppError, errorBody } from "./errors.js";
 import { healthRoutes } from "./health.js";
 import { homePage } from "./home.js";
@@ -17,7 +18,9 @@ export function createApp(dependencies: AppDependencies): Hono {
   const { logger } = dependencies;
   const app = new Hono();
 
+  app.use("*", measureRequests());
   app.route("/", healthRoutes(dependencies.pool));
+  app.route("/", metricsRoutes({ pool: dependencies.pool, token: dependencies.config.metricsToken }));
 
   app.get("/", (context) => context.html(homePage()));
 

@@ -1,0 +1,50 @@
+import { timingSafeEqual } from "node:crypto";
+import { Hono, type MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
+import type { Pool } from "../db/pool.js";
+import { AppError } from "../http/errors.js";
+import { httpRequests, openHolds, registry } from "./registry.js";
+
+/** Times every request, labelled by the matched route pattern (never the raw path, to bound labels). */
+export function measureRequests(): MiddlewareHandler {
+  return async (context, next) => {
+    const startedAt = performance.now();
+    try {
+      await next();
+    } finally {
+      const route = context.res.status === 404 ? "unmatched" : routePath(context, -1);
+      httpRequests.observe(
+        { method: context.req.method, route, status: String(context.res.status) },
+        (performance.now() - startedAt) / 1000,
+      );
+    }
+  };
+}
+
+function tokenMatches(given: string | undefined, expected: string): boolean {
+  const a = Buffer.from(given ?? "");
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** `GET /metrics` in Prometheus text format; with METRICS_TOKEN set, only for `Authorization: Bearer <token>`. */
+export function metricsRoutes(options: { pool: Pool; token: string | undefined }): Hono {
+  return new Hono().get("/metrics", async (context) => {
+    if (options.token) {
+      const given = context.req.header("authorization")?.replace(/^Bearer\s+/i, "");
+      if (!tokenMatches(given, options.token)) {
+        throw new AppError(
+          "UNAUTHENTICATED",
+          401,
+          "Send the METRICS_TOKEN as `Authorization: Bearer <token>`.",
+        );
+      }
+    }
+    const holds = await options.pool.query<{ count: number; cents: number }>(
+      "select count(*)::int as count, coalesce(sum(amount_cents), 0)::bigint as cents from credits.holds where status = 'open'",
+    );
+    openHolds.set({ measure: "count" }, holds.rows[0]?.count ?? 0);
+    openHolds.set({ measure: "cents" }, holds.rows[0]?.cents ?? 0);
+    return context.body(await registry.metrics(), 200, { "content-type": registry.contentType });
+  });
+}
