@@ -85,7 +85,27 @@ describe("loadConfig", () => {
     [{ ADMIN_EMAILS: "not an email" }, "ADMIN_EMAILS must be a comma-separated list of email addresses"],
     [{ TOPUP_MIN_CENTS: "2000" }, "TOPUP_MIN_CENTS (2000) must not be above TOPUP_MAX_CENTS (1000)"],
     [{ TOPUP_STEP_CENTS: "70" }, "TOPUP_STEP_CENTS (70) must divide"],
-    [{ NODE_ENV: "production" }, "AUTH_SECRET must be set when NODE_ENV=production"],
+    [
+      { NODE_ENV: "production", APP_URL: "https://c.example.com" },
+      "AUTH_SECRET must be set when NODE_ENV=production",
+    ],
+    [
+      { NODE_ENV: "production", AUTH_SECRET: "s".repeat(32), APP_URL: "http://c.example.com" },
+      'APP_URL must be an https:// URL when NODE_ENV=production, got "http://c.example.com"',
+    ],
+    [
+      { NODE_ENV: "production", AUTH_SECRET: "s".repeat(32) },
+      "APP_URL must be set to the public https:// URL",
+    ],
+    [
+      {
+        NODE_ENV: "production",
+        AUTH_SECRET: "s".repeat(32),
+        APP_URL: "https://c.example.com",
+        STRIPE_SECRET_KEY: "sk_live_x",
+      },
+      "STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is set and NODE_ENV=production",
+    ],
     [{ GOOGLE_CLIENT_ID: "id" }, "GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together"],
   ])("refuses %o with one clear line", (environment, message) => {
     const problems = problemsOf(environment);

@@ -157,6 +157,22 @@ function checkTopup(topup: Config["topup"], problems: string[]): void {
   }
 }
 
+// Production must not run on local conveniences: a generated secret dies with the machine, Stripe
+// cannot know a generated webhook secret, and cookies over http are not Secure.
+function checkProduction(value: Parsed, problems: string[]): void {
+  if (value.APP_URL && !value.APP_URL.startsWith("https://")) {
+    problems.push(`APP_URL must be an https:// URL when NODE_ENV=production, got "${value.APP_URL}"`);
+  }
+  if (!value.APP_URL) {
+    problems.push("APP_URL must be set to the public https:// URL when NODE_ENV=production");
+  }
+  if (value.STRIPE_SECRET_KEY && !value.STRIPE_WEBHOOK_SECRET) {
+    problems.push(
+      "STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is set and NODE_ENV=production (copy it from the webhook endpoint in Stripe's dashboard)",
+    );
+  }
+}
+
 /**
  * Reads every setting from `environment` (process.env merged with `.env` by the caller).
  * Throws ConfigError listing every problem at once, so one restart fixes them all.
@@ -182,6 +198,7 @@ export function loadConfig(environment: Environment): Config {
       "AUTH_SECRET must be set when NODE_ENV=production (at least 32 characters; generate one with `openssl rand -base64 32`)",
     );
   }
+  if (nodeEnv === "production") checkProduction(value, problems);
   if (Boolean(value.GOOGLE_CLIENT_ID) !== Boolean(value.GOOGLE_CLIENT_SECRET)) {
     problems.push("GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together (or neither)");
   }
