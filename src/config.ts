@@ -20,6 +20,8 @@ export type Config = {
   currency: string;
   stripeSecretKey: string | undefined;
   stripeWebhookSecret: string;
+  /** Where stripe-node sends API calls; unset means api.stripe.com. For stripe-mock and tests. */
+  stripeApiUrl: string | undefined;
   aiModel: string;
   googleApiKey: string | undefined;
   openaiApiKey: string | undefined;
@@ -106,6 +108,7 @@ const rules = {
     /^(sk|rk)_(test|live)_\w+$/,
   ),
   STRIPE_WEBHOOK_SECRET: text("a Stripe webhook signing secret starting with whsec_", /^whsec_\S+$/),
+  STRIPE_API_URL: httpUrl,
   AI_MODEL: text(
     "demo, or provider:model with provider google, openai or compatible (for example google:gemini-2.0-flash)",
     /^(demo|(google|openai|compatible):\S+)$/,
@@ -225,6 +228,7 @@ export function loadConfig(environment: Environment): Config {
     currency: (value.CURRENCY ?? "usd").toLowerCase(),
     stripeSecretKey: value.STRIPE_SECRET_KEY,
     stripeWebhookSecret: value.STRIPE_WEBHOOK_SECRET ?? (local?.stripeWebhookSecret as string),
+    stripeApiUrl: value.STRIPE_API_URL,
     aiModel: value.AI_MODEL ?? (googleApiKey ? "google:gemini-2.0-flash" : "demo"),
     googleApiKey,
     openaiApiKey: value.OPENAI_API_KEY,
