@@ -1,0 +1,36 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { AppError } from "./errors.js";
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.join(".") || "body";
+  return `${field}: ${issue.message}`;
+}
+
+/**
+ * Parses `value` with `schema`, or throws a 400 naming each field that is wrong.
+ *
+ * @example
+ * const { amountCents } = parseInput(z.object({ amountCents: z.number().int() }), await readJson(context));
+ */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(describeIssue);
+  throw new AppError("INVALID_REQUEST", 400, `Fix these fields and send again: ${problems.join("; ")}.`, {
+    fields: result.error.issues.map((issue) => issue.path.join(".") || "body"),
+  });
+}
+
+/** The request's JSON body, or a 400 that says the body must be JSON. */
+export async function readJson(context: Context): Promise<unknown> {
+  try {
+    return await context.req.json();
+  } catch {
+    throw new AppError(
+      "INVALID_JSON",
+      400,
+      "The request body must be valid JSON with Content-Type: application/json.",
+    );
+  }
+}
