@@ -16,7 +16,9 @@ async function seed(user: { id: string; email: string }) {
     insert into credits.entries (user_id, amount_cents, kind, idempotency_key) values ($1, 500, 'purchase', $1 || '-purchase');
     insert into credits.holds (user_id, amount_cents, idempotency_key, expires_at) values ($1, 10, $1 || '-hold', now() + interval '5 minutes');
     insert into credits.payments (checkout_session_id, user_id, amount_cents, currency, status) values ($1 || '-cs', $1, 500, 'usd', 'paid');
-    insert into credits.stripe_events (event_id, type, user_id) values ($1 || '-evt', 'checkout.session.completed', $1);`;
+    insert into credits.stripe_events (event_id, type, user_id) values ($1 || '-evt', 'checkout.session.completed', $1);
+    insert into credits.refund_reports (payment_intent_id, user_id, refunded_cents) values ($1 || '-pi', $1, 100);
+    insert into credits.disputes (dispute_id, payment_intent_id, user_id, amount_cents, status) values ($1 || '-dp', $1 || '-pi', $1, 100, 'lost');`;
   // Parameters cannot be bound in a multi-statement query, so inline the fixed test ids.
   await database.pool.query(sql.replaceAll("$1", `'${user.id}'`).replaceAll("$2", `'${user.email}'`));
 }
