@@ -1,0 +1,165 @@
+import type { PoolClient } from "../db/pool.js";
+import {
+  disputesOf,
+  lockPayment,
+  lockPaymentIntent,
+  markDispute,
+  type Payment,
+  reportedRefundCents,
+  updatePayment,
+} from "../ledger/payments.js";
+import { formatCents } from "./amount.js";
+import { type BillingContext, expectLedger } from "./context.js";
+import { ensurePayerAccount } from "./payer.js";
+import { type CheckoutFacts, disputeFavoursMerchant } from "./stripe-objects.js";
+
+export type FulfilOutcome =
+  | "credited"
+  | "already_credited"
+  | "awaiting_payment"
+  | "unknown_user"
+  | "currency_mismatch";
+
+/**
+ * Credits a paid checkout session exactly once, inside the caller's transaction. The webhook and
+ * the success page both come here; the payment row is locked first, so whichever arrives second
+ * waits, then finds `credited_at` set and changes nothing. The ledger's idempotency key
+ * `purchase:<session>` is a second, independent guard.
+ */
+export async function fulfilCheckout(
+  context: BillingContext,
+  client: PoolClient,
+  facts: CheckoutFacts,
+): Promise<FulfilOutcome> {
+  const { logger } = context;
+  if (!facts.userId) {
+    // Nothing to credit and nobody to credit it to; a retry cannot change that, so answer 200 and
+    // leave the evidence in the log for a person to resolve from Stripe's dashboard.
+    logger.error({ checkoutSessionId: facts.checkoutSessionId }, "paid checkout session names no user");
+    return "unknown_user";
+  }
+  if (facts.paymentIntentId) await lockPaymentIntent(client, facts.paymentIntentId);
+  const payment = await lockPayment(client, { ...facts, userId: facts.userId });
+  if (payment.creditedAt) return "already_credited";
+  const paymentIntentId = facts.paymentIntentId ?? undefined;
+  if (!facts.paid) {
+    // An unpaid completed session (bank debit, voucher) waits for async_payment_succeeded.
+    await updatePayment(client, payment.checkoutSessionId, { paymentIntentId });
+    return "awaiting_payment";
+  }
+  if (facts.currency !== context.config.currency) {
+    // Crediting a foreign amount as if it were CURRENCY would invent or lose money; a person must
+    // decide (refund in Stripe, or an admin adjustment). Retrying would not help, so no 500.
+    await updatePayment(client, payment.checkoutSessionId, {
+      paymentIntentId,
+      status: "paid",
+      attention: "currency_mismatch",
+    });
+    logger.error({ ...facts, expected: context.config.currency }, "checkout paid in another currency");
+    return "currency_mismatch";
+  }
+  if (!(await ensurePayerAccount(context, client, facts.userId))) {
+    // Stripe would retry a 500 for three days and the user would still not exist; record the paid
+    // session instead, so a person can credit it by an adjustment or refund it.
+    await updatePayment(client, payment.checkoutSessionId, {
+      paymentIntentId,
+      status: "paid",
+      attention: "unknown_user",
+    });
+    logger.error({ ...facts }, "checkout paid for a user that does not exist");
+    return "unknown_user";
+  }
+  expectLedger(
+    await context.ledger.grant({
+      userId: facts.userId,
+      amountCents: facts.amountCents,
+      kind: "purchase",
+      idempotencyKey: `purchase:${facts.checkoutSessionId}`,
+      reference: facts.checkoutSessionId,
+      description: `Bought ${formatCents(facts.amountCents, facts.currency)} of credits`,
+      client,
+    }),
+    "crediting the purchase",
+  );
+  await updatePayment(client, payment.checkoutSessionId, {
+    paymentIntentId,
+    amountCents: facts.amountCents,
+    status: "paid",
+    attention: null,
+    credited: true,
+  });
+  await reconcileClawbacks(context, client, {
+    ...payment,
+    paymentIntentId: facts.paymentIntentId,
+    amountCents: facts.amountCents,
+  });
+  return "credited";
+}
+
+/**
+ * Brings a credited payment in line with every refund and dispute Stripe reported for it, whether
+ * the report came before or after the purchase. Each step has its own ledger key, so it applies once.
+ * The caller holds the payment intent's lock and the payment row's lock.
+ */
+export async function reconcileClawbacks(
+  context: BillingContext,
+  client: PoolClient,
+  payment: Pick<
+    Payment,
+    "checkoutSessionId" | "paymentIntentId" | "userId" | "amountCents" | "refundedCents"
+  >,
+): Promise<void> {
+  const paymentIntentId = payment.paymentIntentId;
+  if (!paymentIntentId) return;
+  const { ledger } = context;
+  const reference = payment.checkoutSessionId;
+  const refundedCents = Math.min(await reportedRefundCents(client, paymentIntentId), payment.amountCents);
+  if (refundedCents > payment.refundedCents) {
+    expectLedger(
+      await ledger.clawBack({
+        userId: payment.userId,
+        amountCents: refundedCents - payment.refundedCents,
+        kind: "refund",
+        // The cumulative total names the refund: two partial refunds have two totals, a replay the same.
+        idempotencyKey: `refund:${paymentIntentId}:${refundedCents}`,
+        reference,
+        description: "Payment refunded",
+        client,
+      }),
+      "clawing back a refund",
+    );
+    await updatePayment(client, payment.checkoutSessionId, { refundedCents });
+  }
+  for (const dispute of await disputesOf(client, paymentIntentId)) {
+    const favoursMerchant = disputeFavoursMerchant(dispute.status);
+    if (!dispute.clawedBack && !favoursMerchant) {
+      expectLedger(
+        await ledger.clawBack({
+          userId: payment.userId,
+          amountCents: dispute.amountCents,
+          kind: "dispute",
+          idempotencyKey: `dispute:${dispute.disputeId}`,
+          reference,
+          description: "Payment disputed",
+          client,
+        }),
+        "clawing back a dispute",
+      );
+      await markDispute(client, dispute.disputeId, { clawedBack: true, userId: payment.userId });
+    } else if (dispute.clawedBack && !dispute.returned && favoursMerchant) {
+      expectLedger(
+        await ledger.grant({
+          userId: payment.userId,
+          amountCents: dispute.amountCents,
+          kind: "dispute_reversal",
+          idempotencyKey: `dispute-won:${dispute.disputeId}`,
+          reference,
+          description: "Dispute closed in our favour",
+          client,
+        }),
+        "returning a won dispute",
+      );
+      await markDispute(client, dispute.disputeId, { returned: true });
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import type { PoolClient } from "../db/pool.js";
+import { type BillingContext, expectLedger } from "./context.js";
+
+// Better Auth's user table. Read-only here: billing only needs the email to open a credits account
+// for someone who paid before their first signed-in request created it.
+const authUserTable = 'public."user"';
+
+async function signedUpEmail(client: PoolClient, userId: string): Promise<string | null> {
+  const table = await client.query<{ found: string | null }>("select to_regclass($1)::text as found", [
+    authUserTable,
+  ]);
+  if (!table.rows[0]?.found) return null;
+  const result = await client.query<{ email: string }>(`select email from ${authUserTable} where id = $1`, [
+    userId,
+  ]);
+  return result.rows[0]?.email ?? null;
+}
+
+/**
+ * Makes sure the payer has a credits account, creating it (with the starter credits, once) when
+ * Better Auth knows the user but no signed-in request has opened the account yet. False when no
+ * such user exists at all.
+ */
+export async function ensurePayerAccount(
+  context: BillingContext,
+  client: PoolClient,
+  userId: string,
+): Promise<boolean> {
+  const balance = await context.ledger.getBalance(userId);
+  if (balance.error === null) return true;
+  if (balance.error.code !== "ACCOUNT_NOT_FOUND") expectLedger(balance, "reading the payer's balance");
+  const email = await signedUpEmail(client, userId);
+  if (!email) return false;
+  const opened = await context.ledger.ensureAccount({
+    userId,
+    email,
+    signupBonusCents: context.config.newUserCreditsCents,
+    client,
+  });
+  expectLedger(opened, "opening the payer's account");
+  return true;
+}

@@ -1,0 +1,55 @@
+import { AppError } from "../http/errors.js";
+import { findPayment, reportedRefundCents } from "../ledger/payments.js";
+import { formatCents } from "./amount.js";
+import { simulatedSessionPrefix } from "./checkout.js";
+import type { BillingContext } from "./context.js";
+import { deliverEvent, refundedChargeEvent } from "./simulated-events.js";
+
+/**
+ * Refunds part or all of a simulated payment the way Stripe would: by sending a signed
+ * `charge.refunded` with the new cumulative total to the real webhook route, which claws it back.
+ * Real payments are refunded in Stripe's dashboard; their webhook does the same.
+ */
+export async function refundSimulatedPayment(
+  context: BillingContext,
+  input: { checkoutSessionId: string; amountCents: number | undefined },
+): Promise<{ refundedCents: number; amountCents: number }> {
+  if (context.stripe || !input.checkoutSessionId.startsWith(simulatedSessionPrefix)) {
+    throw new AppError(
+      "NOT_SIMULATED",
+      409,
+      "Only simulated payments are refunded here; refund real payments in Stripe's dashboard and the webhook claws the credit back.",
+    );
+  }
+  const payment = await findPayment(context.pool, input.checkoutSessionId);
+  if (!payment) throw new AppError("PAYMENT_NOT_FOUND", 404, "No payment has this checkout session id.");
+  if (payment.status !== "paid" || !payment.paymentIntentId) {
+    throw new AppError(
+      "PAYMENT_NOT_PAID",
+      409,
+      `This payment is ${payment.status}; only a paid one can be refunded.`,
+    );
+  }
+  const alreadyCents = await reportedRefundCents(context.pool, payment.paymentIntentId);
+  const remainingCents = payment.amountCents - alreadyCents;
+  const amountCents = input.amountCents ?? remainingCents;
+  if (remainingCents <= 0)
+    throw new AppError("ALREADY_REFUNDED", 409, "This payment is already fully refunded.");
+  if (amountCents < 1 || amountCents > remainingCents) {
+    throw new AppError(
+      "INVALID_AMOUNT",
+      400,
+      `Refund from 1 to ${remainingCents} cents (${formatCents(remainingCents, payment.currency)} is left to refund).`,
+    );
+  }
+  const refundedCents = alreadyCents + amountCents;
+  const delivery = await deliverEvent(context.config, refundedChargeEvent(payment, refundedCents));
+  if (!delivery.ok) {
+    context.logger.error(
+      { delivery, checkoutSessionId: payment.checkoutSessionId },
+      "simulated refund failed",
+    );
+    throw new AppError("WEBHOOK_NOT_APPLIED", 502, "The webhook did not apply the refund; try again.");
+  }
+  return { refundedCents, amountCents: payment.amountCents };
+}

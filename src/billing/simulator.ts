@@ -1,0 +1,102 @@
+import { Hono } from "hono";
+import { findPayment, type Payment } from "../ledger/payments.js";
+import { formatCents } from "./amount.js";
+import { simulatedSessionPrefix } from "./checkout.js";
+import type { BillingContext } from "./context.js";
+import { completedSessionEvent, deliverEvent } from "./simulated-events.js";
+
+const sessionIdPattern = /^cs_sim_[0-9a-f]{32}$/;
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem">
+<p style="background:#fff3cd;border:1px solid #e0c36c;padding:.75rem;border-radius:.5rem">
+<strong>Test checkout — no real payment.</strong> Coinslot runs without STRIPE_SECRET_KEY, so this
+simulator stands in for Stripe Checkout. Nothing is charged to any card.</p>
+${body}
+</body>
+</html>`;
+}
+
+function checkoutPage(payment: Payment): string {
+  const id = escapeHtml(payment.checkoutSessionId);
+  const amount = escapeHtml(formatCents(payment.amountCents, payment.currency));
+  const action = (verb: string, label: string, style: string) =>
+    `<form method="post" action="/simulator/checkout/${id}/${verb}" style="display:inline">
+<button type="submit" style="${style};padding:.6rem 1.4rem;border-radius:.4rem;font-size:1rem">${label}</button></form>`;
+  return page(
+    "Test checkout — no real payment",
+    `<h1>Test checkout</h1>
+<p>Coinslot credits: <strong>${amount}</strong></p>
+${action("pay", `Pay ${amount} (simulated)`, "background:#2563eb;color:white;border:0")}
+${action("cancel", "Cancel", "background:white;border:1px solid #999")}`,
+  );
+}
+
+function problemPage(message: string): string {
+  return page("Test checkout — no real payment", `<h1>Test checkout</h1><p>${escapeHtml(message)}</p>`);
+}
+
+/**
+ * The offline stand-in for Stripe Checkout, served only without STRIPE_SECRET_KEY. Pay sends a
+ * signed `checkout.session.completed` through HTTP to the real webhook route, then returns to the
+ * success URL, exactly as Stripe would; Cancel returns to the cancel URL.
+ */
+export function simulatorRoutes(context: BillingContext): Hono {
+  const { config } = context;
+  const app = new Hono();
+  const enabled = () => !context.stripe;
+
+  async function simulatedPayment(id: string): Promise<Payment | null> {
+    if (!enabled() || !sessionIdPattern.test(id) || !id.startsWith(simulatedSessionPrefix)) return null;
+    return findPayment(context.pool, id);
+  }
+
+  app.get("/simulator/checkout/:id", async (httpContext) => {
+    const payment = await simulatedPayment(httpContext.req.param("id"));
+    if (!payment)
+      return httpContext.html(problemPage("No such test checkout. Start again from Coinslot."), 404);
+    if (payment.status !== "pending") {
+      return httpContext.html(problemPage(`This test checkout is already ${payment.status}.`), 409);
+    }
+    return httpContext.html(checkoutPage(payment));
+  });
+
+  app.post("/simulator/checkout/:id/pay", async (httpContext) => {
+    const payment = await simulatedPayment(httpContext.req.param("id"));
+    if (!payment)
+      return httpContext.html(problemPage("No such test checkout. Start again from Coinslot."), 404);
+    // Paying twice sends a second event for the same session; the webhook credits the session once.
+    const delivery = await deliverEvent(config, completedSessionEvent(payment, config));
+    if (!delivery.ok) {
+      context.logger.error(
+        { delivery, checkoutSessionId: payment.checkoutSessionId },
+        "simulated webhook failed",
+      );
+      return httpContext.html(
+        problemPage(`The webhook answered ${delivery.status}; nothing was credited. Try Pay again.`),
+        502,
+      );
+    }
+    return httpContext.redirect(
+      `${config.appUrl}/?checkout=success&session_id=${encodeURIComponent(payment.checkoutSessionId)}`,
+      303,
+    );
+  });
+
+  app.post("/simulator/checkout/:id/cancel", async (httpContext) => {
+    const payment = await simulatedPayment(httpContext.req.param("id"));
+    if (!payment)
+      return httpContext.html(problemPage("No such test checkout. Start again from Coinslot."), 404);
+    return httpContext.redirect(`${config.appUrl}/?checkout=cancel`, 303);
+  });
+
+  return app;
+}

@@ -1,0 +1,220 @@
+import type { Pool, PoolClient } from "../db/pool.js";
+
+/**
+ * SQL for the Stripe side of the credits schema: payments, stripe_events, refund_reports and
+ * disputes. It lives in the ledger because only the ledger writes credit tables; billing decides
+ * and calls these inside the same transaction as the ledger change they accompany.
+ */
+type Queryable = Pick<Pool | PoolClient, "query">;
+
+export type PaymentStatus = "pending" | "paid" | "failed" | "expired";
+export type PaymentAttention = "unknown_user" | "currency_mismatch";
+
+export type Payment = {
+  checkoutSessionId: string;
+  paymentIntentId: string | null;
+  userId: string;
+  amountCents: number;
+  currency: string;
+  status: PaymentStatus;
+  refundedCents: number;
+  creditedAt: Date | null;
+  attention: PaymentAttention | null;
+  createdAt: Date;
+};
+
+export type Dispute = {
+  disputeId: string;
+  paymentIntentId: string;
+  amountCents: number;
+  status: string;
+  clawedBack: boolean;
+  returned: boolean;
+};
+
+const paymentColumns = `checkout_session_id as "checkoutSessionId", payment_intent_id as "paymentIntentId",
+  user_id as "userId", amount_cents as "amountCents", currency, status, refunded_cents as "refundedCents",
+  credited_at as "creditedAt", attention, created_at as "createdAt"`;
+
+/** Records a Stripe event id; false when it was recorded before, so the event must not apply again. */
+export async function recordStripeEvent(
+  client: PoolClient,
+  event: { eventId: string; type: string; userId: string | null },
+): Promise<boolean> {
+  const result = await client.query(
+    `insert into credits.stripe_events (event_id, type, user_id) values ($1, $2, $3)
+     on conflict (event_id) do nothing`,
+    [event.eventId, event.type, event.userId],
+  );
+  return result.rowCount === 1;
+}
+
+/** Names the user of an event once it is known (refund and dispute events carry no user id). */
+export async function setStripeEventUser(client: PoolClient, eventId: string, userId: string): Promise<void> {
+  await client.query("update credits.stripe_events set user_id = $2 where event_id = $1", [eventId, userId]);
+}
+
+/**
+ * Serialises everything about one payment intent for the rest of the transaction. Completion,
+ * refund and dispute each take it first, so a refund can never slip between a completion reading
+ * the refund reports and committing its credit.
+ */
+export async function lockPaymentIntent(client: PoolClient, paymentIntentId: string): Promise<void> {
+  await client.query("select pg_advisory_xact_lock(hashtextextended('payment_intent:' || $1, 0))", [
+    paymentIntentId,
+  ]);
+}
+
+/** Remembers a checkout session as soon as it is created, so the simulator and the UI can find it. */
+export async function insertPendingPayment(
+  database: Queryable,
+  payment: { checkoutSessionId: string; userId: string; amountCents: number; currency: string },
+): Promise<void> {
+  await database.query(
+    `insert into credits.payments (checkout_session_id, user_id, amount_cents, currency, status)
+     values ($1, $2, $3, $4, 'pending') on conflict (checkout_session_id) do nothing`,
+    [payment.checkoutSessionId, payment.userId, payment.amountCents, payment.currency],
+  );
+}
+
+export async function findPayment(database: Queryable, checkoutSessionId: string): Promise<Payment | null> {
+  const result = await database.query<Payment>(
+    `select ${paymentColumns} from credits.payments where checkout_session_id = $1`,
+    [checkoutSessionId],
+  );
+  return result.rows[0] ?? null;
+}
+
+/**
+ * The payment row of a session, created when missing, locked until the transaction ends: whichever
+ * of webhook or success page comes second waits here and then sees the first one's credit.
+ */
+export async function lockPayment(
+  client: PoolClient,
+  payment: { checkoutSessionId: string; userId: string; amountCents: number; currency: string },
+): Promise<Payment> {
+  await insertPendingPayment(client, payment);
+  const result = await client.query<Payment>(
+    `select ${paymentColumns} from credits.payments where checkout_session_id = $1 for update`,
+    [payment.checkoutSessionId],
+  );
+  const row = result.rows[0];
+  if (!row) throw new Error(`payment ${payment.checkoutSessionId} vanished inside its transaction`);
+  return row;
+}
+
+export async function lockPaymentByIntent(
+  client: PoolClient,
+  paymentIntentId: string,
+): Promise<Payment | null> {
+  const result = await client.query<Payment>(
+    `select ${paymentColumns} from credits.payments where payment_intent_id = $1 for update`,
+    [paymentIntentId],
+  );
+  return result.rows[0] ?? null;
+}
+
+export type PaymentChange = Partial<
+  Pick<Payment, "paymentIntentId" | "amountCents" | "currency" | "status" | "refundedCents" | "attention">
+> & { credited?: boolean };
+
+/** Applies `change` to one payment; fields left out keep their value. */
+export async function updatePayment(
+  client: PoolClient,
+  checkoutSessionId: string,
+  change: PaymentChange,
+): Promise<void> {
+  await client.query(
+    `update credits.payments set
+       payment_intent_id = coalesce($2, payment_intent_id),
+       amount_cents = coalesce($3, amount_cents),
+       currency = coalesce($4, currency),
+       status = coalesce($5, status),
+       refunded_cents = coalesce($6, refunded_cents),
+       attention = case when $7::boolean then $8 else attention end,
+       credited_at = case when $9::boolean then coalesce(credited_at, now()) else credited_at end,
+       updated_at = now()
+     where checkout_session_id = $1`,
+    [
+      checkoutSessionId,
+      change.paymentIntentId ?? null,
+      change.amountCents ?? null,
+      change.currency ?? null,
+      change.status ?? null,
+      change.refundedCents ?? null,
+      "attention" in change,
+      change.attention ?? null,
+      change.credited === true,
+    ],
+  );
+}
+
+/** Keeps the highest cumulative refund Stripe reported; late, older events cannot lower it. */
+export async function reportRefund(
+  client: PoolClient,
+  report: { paymentIntentId: string; userId: string | null; refundedCents: number },
+): Promise<void> {
+  await client.query(
+    `insert into credits.refund_reports (payment_intent_id, user_id, refunded_cents) values ($1, $2, $3)
+     on conflict (payment_intent_id) do update set
+       refunded_cents = greatest(refund_reports.refunded_cents, excluded.refunded_cents),
+       user_id = coalesce(refund_reports.user_id, excluded.user_id),
+       updated_at = now()`,
+    [report.paymentIntentId, report.userId, report.refundedCents],
+  );
+}
+
+export async function reportedRefundCents(database: Queryable, paymentIntentId: string): Promise<number> {
+  const result = await database.query<{ refundedCents: number }>(
+    `select refunded_cents as "refundedCents" from credits.refund_reports where payment_intent_id = $1`,
+    [paymentIntentId],
+  );
+  return result.rows[0]?.refundedCents ?? 0;
+}
+
+/**
+ * Records a dispute's latest status. A final status (won, lost, warning_closed, prevented) is never
+ * overwritten by an older, open one arriving late.
+ */
+export async function reportDispute(
+  client: PoolClient,
+  dispute: {
+    disputeId: string;
+    paymentIntentId: string;
+    userId: string | null;
+    amountCents: number;
+    status: string;
+  },
+): Promise<void> {
+  await client.query(
+    `insert into credits.disputes (dispute_id, payment_intent_id, user_id, amount_cents, status)
+     values ($1, $2, $3, $4, $5)
+     on conflict (dispute_id) do update set
+       status = case when disputes.status in ('won', 'lost', 'warning_closed', 'prevented') then disputes.status else excluded.status end,
+       user_id = coalesce(disputes.user_id, excluded.user_id),
+       updated_at = now()`,
+    [dispute.disputeId, dispute.paymentIntentId, dispute.userId, dispute.amountCents, dispute.status],
+  );
+}
+
+export async function disputesOf(client: PoolClient, paymentIntentId: string): Promise<Dispute[]> {
+  const result = await client.query<Dispute>(
+    `select dispute_id as "disputeId", payment_intent_id as "paymentIntentId", amount_cents as "amountCents",
+            status, clawed_back as "clawedBack", returned
+       from credits.disputes where payment_intent_id = $1 order by created_at, dispute_id for update`,
+    [paymentIntentId],
+  );
+  return result.rows;
+}
+
+export async function markDispute(
+  client: PoolClient,
+  disputeId: string,
+  change: { clawedBack?: boolean; returned?: boolean; userId?: string },
+): Promise<void> {
+  await client.query(
+    `update credits.disputes set clawed_back = coalesce($2, clawed_back), returned = coalesce($3, returned),
+       user_id = coalesce(user_id, $4), updated_at = now() where dispute_id = $1`,
+    [disputeId, change.clawedBack ?? null, change.returned ?? null, change.userId ?? null],
+  );
+}
