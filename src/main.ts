@@ -4,6 +4,7 @@ import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
 import { readEnvironment } from "./environment.js";
 import { createApp } from "./http/app.js";
+import { createLedger, startHoldSweeper } from "./ledger/index.js";
 import { createLogger } from "./logger.js";
 
 const shutdownTimeoutMs = 10_000;
@@ -34,7 +35,14 @@ async function main(): Promise<void> {
     `migrations up to date (${migration.applied.length} applied now)`,
   );
 
-  const app = createApp({ config, pool: database.pool, logger });
+  const ledger = createLedger({ pool: database.pool, holdTtlSeconds: config.holdTtlSeconds });
+  // Expired holds free their credit within a fraction of their lifetime.
+  const sweeper = startHoldSweeper({
+    ledger,
+    logger,
+    intervalMs: Math.min(config.holdTtlSeconds * 250, 30_000),
+  });
+  const app = createApp({ config, pool: database.pool, logger, ledger });
   const server = serve({ fetch: app.fetch, port: config.port }, () => {
     process.stdout.write(`Coinslot is running at ${config.appUrl}\n`);
   });
@@ -54,6 +62,7 @@ async function main(): Promise<void> {
     // If something hangs, leave anyway rather than be killed mid-way by the supervisor.
     setTimeout(() => process.exit(1), shutdownTimeoutMs).unref();
     await new Promise<void>((done) => server.close(() => done()));
+    await sweeper.stop();
     await database.close();
     logger.info("stopped");
     process.exit(0);

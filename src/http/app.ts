@@ -2,13 +2,14 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Config } from "../config.js";
 import type { Pool } from "../db/pool.js";
+import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import { measureRequests, metricsRoutes } from "../metrics/routes.js";
 import { AppError, errorBody } from "./errors.js";
 import { healthRoutes } from "./health.js";
 import { homePage } from "./home.js";
 
-export type AppDependencies = { config: Config; pool: Pool; logger: Logger };
+export type AppDependencies = { config: Config; pool: Pool; logger: Logger; ledger: Ledger };
 
 /**
  * The whole HTTP surface. Every capability mounts its routes here; errors of any route become

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.js";
 import { loadConfig } from "../config.js";
 import { freePort } from "../db/embedded.js";
-import { createPool } from "../db/pool.js";
+import { createPool, type Pool } from "../db/pool.js";
+import { createLedger } from "../ledger/index.js";
 import { createLogger } from "../logger.js";
 import { createApp } from "./app.js";
 
@@ -13,6 +14,12 @@ beforeAll(async () => {
 afterAll(() => database.drop());
 
 const logger = createLogger("silent");
+const dependencies = (pool: Pool) => ({
+  config: config(),
+  pool,
+  logger,
+  ledger: createLedger({ pool, holdTtlSeconds: 300 }),
+});
 const config = () =>
   loadConfig({
     DATA_DIR: "/tmp/coinslot-health-test",
@@ -22,7 +29,7 @@ const config = () =>
 
 describe("GET /healthz", () => {
   it("answers 200 ok when the database answers", async () => {
-    const app = createApp({ config: config(), pool: database.pool, logger });
+    const app = createApp(dependencies(database.pool));
     const response = await app.request("/healthz");
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: "ok" });
@@ -32,7 +39,7 @@ describe("GET /healthz", () => {
     const port = await freePort();
     const pool = createPool({ url: `postgres://nobody:none@127.0.0.1:${port}/none`, logger });
     try {
-      const app = createApp({ config: config(), pool, logger });
+      const app = createApp(dependencies(pool));
       const response = await app.request("/healthz");
       expect(response.status).toBe(503);
       const body = await response.json();
@@ -44,7 +51,7 @@ describe("GET /healthz", () => {
   });
 
   it("serves the home page and a JSON 404 for unknown routes", async () => {
-    const app = createApp({ config: config(), pool: database.pool, logger });
+    const app = createApp(dependencies(database.pool));
     expect(await (await app.request("/")).text()).toContain("Coinslot is running");
     const missing = await app.request("/api/nothing-here");
     expect(missing.status).toBe(404);

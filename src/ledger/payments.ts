@@ -218,3 +218,9 @@ export async function markDispute(
     [disputeId, change.clawedBack ?? null, change.returned ?? null, change.userId ?? null],
   );
 }
+
+/** Whether the user has a credits account, read on the caller's connection (no second one from the pool). */
+export async function accountExists(client: PoolClient, userId: string): Promise<boolean> {
+  const result = await client.query("select 1 from credits.accounts where user_id = $1", [userId]);
+  return result.rowCount === 1;
+}

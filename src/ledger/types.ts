@@ -66,7 +66,13 @@ export type Hold = {
   resolvedAt: Date | null;
 };
 
-export type Account = { userId: string; email: string; balanceCents: number; heldCents: number; createdAt: Date };
+export type Account = {
+  userId: string;
+  email: string;
+  balanceCents: number;
+  heldCents: number;
+  createdAt: Date;
+};
 
 /**
  * Operations accept an optional `client` to run inside the caller's transaction (billing records the
@@ -133,7 +139,9 @@ export type Ledger = {
   sweepExpiredHolds(input?: { limit?: number }): Promise<{ expired: number }>;
   getBalance(userId: string): Promise<Result<Balance>>;
   /** Newest first; `limit` 1 to 100 (default 20); `cursor` is the `nextCursor` of the previous page. */
-  listEntries(input: { userId: string; limit?: number; cursor?: string }): Promise<
-    Result<{ entries: Entry[]; nextCursor: string | null }>
-  >;
+  listEntries(input: {
+    userId: string;
+    limit?: number;
+    cursor?: string;
+  }): Promise<Result<{ entries: Entry[]; nextCursor: string | null }>>;
 };

@@ -1,0 +1,107 @@
+import { isUniqueViolation, read, runAtomic, type Target } from "./execute.js";
+import { assertInvariant, fail, ok } from "./results.js";
+import { type AccountRow, type BalanceRow, type EntryRow, toAccount, toBalance, toEntry } from "./rows.js";
+import type { Account, Balance, Entry, Result } from "./types.js";
+import { checkAmount, checkOptionalText, checkUserId, isIdText } from "./validate.js";
+
+// The account and its signup bonus in one statement, so an account never exists without the entry
+// that explains its balance. A second call (or a concurrent first one) finds the user id taken and
+// inserts nothing.
+const ensureStatement = `
+  with account as (
+    insert into credits.accounts (user_id, email, balance_cents)
+    values ($1, $2, $3::bigint)
+    on conflict (user_id) do nothing
+    returning *
+  ), bonus as (
+    insert into credits.entries (user_id, amount_cents, kind, idempotency_key, description)
+    select user_id, $3::bigint, 'signup_bonus', 'signup:' || user_id, 'Welcome credits'
+      from account
+     where $3::bigint > 0
+    returning id
+  )
+  select account.*, (select count(*) from bonus)::int as bonus_entries from account`;
+
+/** Creates the account with its signup bonus exactly once; see Ledger.ensureAccount. */
+export async function ensureAccount(
+  target: Target,
+  input: { userId: string; email: string; signupBonusCents: number },
+): Promise<Result<{ account: Account; created: boolean }>> {
+  const problem =
+    checkUserId(input.userId) ??
+    checkAmount(input.signupBonusCents, 0) ??
+    (typeof input.email === "string" && input.email.length >= 3
+      ? null
+      : fail("INVALID_ARGUMENT", "email must be an email address.")) ??
+    checkOptionalText("email", input.email, 320);
+  if (problem) return problem;
+  let rows: (AccountRow & { bonus_entries: number })[];
+  try {
+    rows = await runAtomic(target, ensureStatement, [input.userId, input.email, input.signupBonusCents]);
+  } catch (error) {
+    if (!isUniqueViolation(error, "accounts_email_key")) throw error;
+    return fail("INVALID_ARGUMENT", `Another account already uses ${input.email}; one email, one account.`);
+  }
+  const [created] = rows;
+  if (created) {
+    assertInvariant(
+      created.bonus_entries === (input.signupBonusCents > 0 ? 1 : 0),
+      "signup bonus without its entry",
+    );
+    return ok({ account: toAccount(created), created: true });
+  }
+  const [existing] = await read<AccountRow>(target, "select * from credits.accounts where user_id = $1", [
+    input.userId,
+  ]);
+  assertInvariant(existing !== undefined, "an account that conflicted is missing");
+  return ok({ account: toAccount(existing), created: false });
+}
+
+export async function getBalance(target: Target, userId: string): Promise<Result<Balance>> {
+  const problem = checkUserId(userId);
+  if (problem) return problem;
+  const [row] = await read<BalanceRow>(
+    target,
+    "select user_id, balance_cents, held_cents from credits.accounts where user_id = $1",
+    [userId],
+  );
+  if (!row)
+    return fail(
+      "ACCOUNT_NOT_FOUND",
+      `No credits account for user ${userId}; it is created on first sign-in.`,
+    );
+  return ok(toBalance(row));
+}
+
+export const maxPageSize = 100;
+const defaultPageSize = 20;
+
+/** Newest first, by entry id; the cursor is the id of the last entry of the previous page. */
+export async function listEntries(
+  target: Target,
+  input: { userId: string; limit?: number; cursor?: string },
+): Promise<Result<{ entries: Entry[]; nextCursor: string | null }>> {
+  const limit = input.limit ?? defaultPageSize;
+  const problem =
+    checkUserId(input.userId) ??
+    (Number.isInteger(limit) && limit >= 1 && limit <= maxPageSize
+      ? null
+      : fail("INVALID_ARGUMENT", `limit must be a whole number from 1 to ${maxPageSize}.`)) ??
+    (input.cursor === undefined || isIdText(input.cursor)
+      ? null
+      : fail("INVALID_ARGUMENT", "cursor must be the nextCursor of a previous page."));
+  if (problem) return problem;
+  const balance = await getBalance(target, input.userId);
+  if (balance.error) return balance;
+  const rows = await read<EntryRow>(
+    target,
+    `select * from credits.entries
+      where user_id = $1 and ($2::bigint is null or id < $2::bigint)
+      order by id desc
+      limit $3`,
+    [input.userId, input.cursor ?? null, limit + 1],
+  );
+  const entries = rows.slice(0, limit).map(toEntry);
+  const nextCursor = rows.length > limit ? (entries.at(-1)?.id ?? null) : null;
+  return ok({ entries, nextCursor });
+}

@@ -1,0 +1,107 @@
+import { isUniqueViolation, read, runAtomic, type Target } from "./execute.js";
+import { assertInvariant, fail, ok } from "./results.js";
+import { type BalanceRow, type HoldRow, toBalance, toHold } from "./rows.js";
+import type { Balance, Hold, Result } from "./types.js";
+import { checkChange, maxTtlSeconds } from "./validate.js";
+
+export type PlaceHoldInput = {
+  userId: string;
+  amountCents: number;
+  idempotencyKey: string;
+  description?: string;
+  ttlSeconds: number;
+};
+
+type HoldResult = { hold: Hold; balance: Balance; replayed: boolean };
+type HoldBalanceRow = BalanceRow & { hold: HoldRow };
+
+// Reserve and record in one statement: the reservation happens only if available credit covers it,
+// and a replayed key fails the hold's unique constraint, which undoes the reservation with it.
+const placeStatement = `
+  with reserved as (
+    update credits.accounts
+       set held_cents = held_cents + $2::bigint, updated_at = now()
+     where user_id = $1 and balance_cents - held_cents >= $2::bigint
+    returning user_id, balance_cents, held_cents
+  ), hold as (
+    insert into credits.holds (user_id, amount_cents, idempotency_key, description, expires_at)
+    select user_id, $2::bigint, $3, $4, now() + make_interval(secs => $5::int) from reserved
+    returning *
+  )
+  select to_jsonb(hold) as hold, reserved.user_id, reserved.balance_cents, reserved.held_cents
+    from hold, reserved`;
+
+const replayStatement = `
+  select to_jsonb(h) as hold, a.user_id, a.balance_cents, a.held_cents
+    from credits.holds h join credits.accounts a using (user_id)
+   where h.idempotency_key = $1`;
+
+/** Reserves credit until it is settled, released or expires; see Ledger.placeHold. */
+export async function placeHold(target: Target, input: PlaceHoldInput): Promise<Result<HoldResult>> {
+  const problem = checkChange(input) ?? checkTtl(input.ttlSeconds);
+  if (problem) return problem;
+  let rows: HoldBalanceRow[];
+  try {
+    rows = await runAtomic<HoldBalanceRow>(target, placeStatement, [
+      input.userId,
+      input.amountCents,
+      input.idempotencyKey,
+      input.description ?? "",
+      input.ttlSeconds,
+    ]);
+  } catch (error) {
+    if (!isUniqueViolation(error, "holds_idempotency_key_key")) throw error;
+    rows = [];
+  }
+  const row = rows[0];
+  if (!row) return (await replayHold(target, input)) ?? explainRefusal(target, input);
+  const placed = { hold: toHold(row.hold), balance: toBalance(row), replayed: false };
+  assertInvariant(placed.balance.availableCents >= 0, "a hold left available credit below zero");
+  assertInvariant(placed.hold.amountCents === input.amountCents, "hold amount differs from the request");
+  return ok(placed);
+}
+
+function checkTtl(ttlSeconds: unknown): Result<never> | null {
+  if (
+    typeof ttlSeconds === "number" &&
+    Number.isInteger(ttlSeconds) &&
+    ttlSeconds >= 1 &&
+    ttlSeconds <= maxTtlSeconds
+  ) {
+    return null;
+  }
+  return fail("INVALID_ARGUMENT", `ttlSeconds must be a whole number from 1 to ${maxTtlSeconds}.`);
+}
+
+async function replayHold(target: Target, input: PlaceHoldInput): Promise<Result<HoldResult> | null> {
+  const [row] = await read<HoldBalanceRow>(target, replayStatement, [input.idempotencyKey]);
+  if (!row) return null;
+  const hold = toHold(row.hold);
+  if (hold.userId !== input.userId || hold.amountCents !== input.amountCents) {
+    return fail(
+      "IDEMPOTENCY_KEY_REUSED",
+      `The idempotency key ${JSON.stringify(input.idempotencyKey)} was already used for a different hold (${hold.amountCents} cents); use a new key for a new hold.`,
+    );
+  }
+  return ok({ hold, balance: toBalance(row), replayed: true });
+}
+
+async function explainRefusal(target: Target, input: PlaceHoldInput): Promise<Result<HoldResult>> {
+  const [row] = await read<BalanceRow>(
+    target,
+    "select user_id, balance_cents, held_cents from credits.accounts where user_id = $1",
+    [input.userId],
+  );
+  if (!row) {
+    return fail(
+      "ACCOUNT_NOT_FOUND",
+      `No credits account for user ${input.userId}; it is created on first sign-in.`,
+    );
+  }
+  const availableCents = toBalance(row).availableCents;
+  return fail(
+    "INSUFFICIENT_CREDITS",
+    `This needs ${input.amountCents} cents but ${Math.max(availableCents, 0)} are available; buy credits to continue.`,
+    { neededCents: input.amountCents, availableCents },
+  );
+}

@@ -1,0 +1,70 @@
+import type { Pool } from "../db/pool.js";
+import { recordLedgerOperation } from "../metrics/registry.js";
+import { ensureAccount, getBalance, listEntries } from "./accounts.js";
+import { placeHold } from "./holds.js";
+import { move } from "./movements.js";
+import { releaseHold, settleHold } from "./resolve.js";
+
+import { expireHolds } from "./sweep.js";
+import type { Ledger, Result } from "./types.js";
+import { checkOneOf } from "./validate.js";
+
+export { startHoldSweeper } from "./sweeper.js";
+export type { Ledger } from "./types.js";
+
+const grantKinds = ["signup_bonus", "purchase", "adjustment", "dispute_reversal"] as const;
+const spendKinds = ["usage", "adjustment"] as const;
+const clawBackKinds = ["refund", "dispute"] as const;
+
+/** Counts each outcome (ok, replayed, or the error code) for /metrics, and passes the result on. */
+async function measured<T>(operation: string, pending: Promise<Result<T>>): Promise<Result<T>> {
+  const result = await pending;
+  const replayed = result.data !== null && (result.data as { replayed?: boolean }).replayed === true;
+  recordLedgerOperation(operation, result.error ? result.error.code : replayed ? "replayed" : "ok");
+  return result;
+}
+
+/**
+ * The only writer of credit tables. Every change is one conditional SQL statement (its own
+ * transaction, or a savepoint inside the caller's `client` transaction), idempotent by key.
+ *
+ * @example
+ * const ledger = createLedger({ pool, holdTtlSeconds: config.holdTtlSeconds });
+ * const spent = await ledger.spend({ userId, amountCents: 12, idempotencyKey: `chat:${messageId}` });
+ * if (spent.error?.code === "INSUFFICIENT_CREDITS") ...
+ */
+export function createLedger(options: { pool: Pool; holdTtlSeconds: number }): Ledger {
+  const { pool, holdTtlSeconds } = options;
+  return {
+    ensureAccount: ({ client, ...input }) =>
+      measured("ensure_account", ensureAccount({ pool, client }, input)),
+    grant: ({ client, ...input }) =>
+      measured(
+        "grant",
+        (async () =>
+          checkOneOf("kind", input.kind, grantKinds) ??
+          move({ pool, client }, { ...input, direction: "credit", mayOverdraw: true }))(),
+      ),
+    spend: ({ client, kind = "usage", ...input }) =>
+      measured(
+        "spend",
+        (async () =>
+          checkOneOf("kind", kind, spendKinds) ??
+          move({ pool, client }, { ...input, kind, direction: "debit", mayOverdraw: false }))(),
+      ),
+    clawBack: ({ client, ...input }) =>
+      measured(
+        "claw_back",
+        (async () =>
+          checkOneOf("kind", input.kind, clawBackKinds) ??
+          move({ pool, client }, { ...input, direction: "debit", mayOverdraw: true }))(),
+      ),
+    placeHold: ({ client, ttlSeconds = holdTtlSeconds, ...input }) =>
+      measured("place_hold", placeHold({ pool, client }, { ...input, ttlSeconds })),
+    settleHold: ({ client, ...input }) => measured("settle_hold", settleHold({ pool, client }, input)),
+    releaseHold: ({ client, ...input }) => measured("release_hold", releaseHold({ pool, client }, input)),
+    sweepExpiredHolds: (input = {}) => expireHolds({ pool }, input),
+    getBalance: (userId) => getBalance({ pool }, userId),
+    listEntries: (input) => listEntries({ pool }, input),
+  };
+}

@@ -1,0 +1,135 @@
+import { read, runAtomic, type Target } from "./execute.js";
+import { assertInvariant, fail, ok } from "./results.js";
+import { type BalanceRow, type EntryRow, type HoldRow, toBalance, toEntry, toHold } from "./rows.js";
+import { expireHolds } from "./sweep.js";
+import type { Balance, Entry, Hold, Result } from "./types.js";
+import {
+  checkAmount,
+  checkOptionalText,
+  isIdText,
+  maxDescriptionLength,
+  maxReferenceLength,
+} from "./validate.js";
+
+type Resolution = { hold: Hold; entry: Entry | null; balance: Balance };
+type ResolveRow = BalanceRow & { hold: HoldRow; entry: EntryRow | null };
+
+// Settling is one statement: the hold leaves `open` (only one statement can make that change, so it
+// resolves once), the account drops the whole reservation and is charged the settled part, and the
+// charge is written as a `usage` entry. Settling more than was held matches no row.
+const settleStatement = `
+  with settled as (
+    update credits.holds
+       set status = 'settled', settled_cents = $2::bigint, resolved_at = now()
+     where id = $1::bigint and status = 'open' and expires_at > now() and amount_cents >= $2::bigint
+    returning *
+  ), account as (
+    update credits.accounts a
+       set balance_cents = a.balance_cents - s.settled_cents,
+           held_cents = a.held_cents - s.amount_cents,
+           updated_at = now()
+      from settled s
+     where a.user_id = s.user_id
+    returning a.user_id, a.balance_cents, a.held_cents
+  ), entry as (
+    insert into credits.entries (user_id, amount_cents, kind, idempotency_key, reference, description)
+    select user_id, -settled_cents, 'usage', 'hold:' || id || ':settle', coalesce($3, 'hold:' || id), coalesce($4, description)
+      from settled
+     where settled_cents > 0
+    returning *
+  )
+  select to_jsonb(settled) as hold, (select to_jsonb(entry) from entry) as entry,
+         account.user_id, account.balance_cents, account.held_cents
+    from settled, account`;
+
+const releaseStatement = `
+  with released as (
+    update credits.holds
+       set status = 'released', resolved_at = now()
+     where id = $1::bigint and status = 'open'
+    returning *
+  ), account as (
+    update credits.accounts a
+       set held_cents = a.held_cents - r.amount_cents, updated_at = now()
+      from released r
+     where a.user_id = r.user_id
+    returning a.user_id, a.balance_cents, a.held_cents
+  )
+  select to_jsonb(released) as hold, null::jsonb as entry, account.user_id, account.balance_cents, account.held_cents
+    from released, account`;
+
+/** Charges up to the held amount and frees the rest, once; see Ledger.settleHold. */
+export async function settleHold(
+  target: Target,
+  input: { holdId: string; amountCents: number; description?: string; reference?: string },
+): Promise<Result<Resolution>> {
+  const problem =
+    checkHoldId(input.holdId) ??
+    checkAmount(input.amountCents, 0) ??
+    checkOptionalText("reference", input.reference, maxReferenceLength) ??
+    checkOptionalText("description", input.description, maxDescriptionLength);
+  if (problem) return problem;
+  const [row] = await runAtomic<ResolveRow>(target, settleStatement, [
+    input.holdId,
+    input.amountCents,
+    input.reference ?? null,
+    input.description ?? null,
+  ]);
+  if (!row) return explainUnresolved(target, input.holdId, input.amountCents);
+  const resolution = toResolution(row);
+  assertInvariant(
+    resolution.hold.settledCents === input.amountCents,
+    "settled amount differs from the request",
+  );
+  assertInvariant(input.amountCents <= resolution.hold.amountCents, "settled more than was held");
+  return ok(resolution);
+}
+
+/** Frees an open hold without charging, once; see Ledger.releaseHold. */
+export async function releaseHold(
+  target: Target,
+  input: { holdId: string },
+): Promise<Result<{ hold: Hold; balance: Balance }>> {
+  const problem = checkHoldId(input.holdId);
+  if (problem) return problem;
+  const [row] = await runAtomic<ResolveRow>(target, releaseStatement, [input.holdId]);
+  if (!row) return explainUnresolved(target, input.holdId, 0);
+  const { hold, balance } = toResolution(row);
+  return ok({ hold, balance });
+}
+
+function toResolution(row: ResolveRow): Resolution {
+  const resolution = {
+    hold: toHold(row.hold),
+    entry: row.entry ? toEntry(row.entry) : null,
+    balance: toBalance(row),
+  };
+  assertInvariant(resolution.balance.heldCents >= 0, "held credit below zero");
+  return resolution;
+}
+
+function checkHoldId(holdId: unknown): Result<never> | null {
+  return isIdText(holdId) ? null : fail("INVALID_ARGUMENT", "holdId must be the id placeHold returned.");
+}
+
+/** Why a hold could not be resolved: unknown, already resolved, expired, or asked for too much. */
+async function explainUnresolved<T>(target: Target, holdId: string, amountCents: number): Promise<Result<T>> {
+  const [row] = await read<HoldRow>(target, "select * from credits.holds where id = $1::bigint", [holdId]);
+  if (!row) return fail("HOLD_NOT_FOUND", `No hold ${holdId}.`);
+  const hold = toHold(row);
+  if (hold.status !== "open") {
+    return fail("HOLD_NOT_OPEN", `Hold ${holdId} is already ${hold.status}; a hold resolves exactly once.`);
+  }
+  if (amountCents > hold.amountCents) {
+    return fail(
+      "INVALID_AMOUNT",
+      `Hold ${holdId} reserved ${hold.amountCents} cents; settling ${amountCents} would charge more than was held.`,
+    );
+  }
+  // Open but past its expiry: expire it now rather than wait for the sweeper, so the credit is free.
+  await expireHolds(target, { limit: 1, holdId });
+  return fail(
+    "HOLD_NOT_OPEN",
+    `Hold ${holdId} expired at ${hold.expiresAt.toISOString()}; place a new hold.`,
+  );
+}
