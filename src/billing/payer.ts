@@ -1,4 +1,5 @@
 import type { PoolClient } from "../db/pool.js";
+import { accountExists } from "../ledger/payments.js";
 import { type BillingContext, expectLedger } from "./context.js";
 
 // Better Auth's user table. Read-only here: billing only needs the email to open a credits account
@@ -26,9 +27,9 @@ export async function ensurePayerAccount(
   client: PoolClient,
   userId: string,
 ): Promise<boolean> {
-  const balance = await context.ledger.getBalance(userId);
-  if (balance.error === null) return true;
-  if (balance.error.code !== "ACCOUNT_NOT_FOUND") expectLedger(balance, "reading the payer's balance");
+  // On the transaction's own connection: borrowing a second one from the pool while holding this
+  // one deadlocks the pool when many deliveries wait on each other.
+  if (await accountExists(client, userId)) return true;
   const email = await signedUpEmail(client, userId);
   if (!email) return false;
   const opened = await context.ledger.ensureAccount({
