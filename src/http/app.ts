@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { billingRoutes } from "../billing/routes.js";
 import type { Config } from "../config.js";
 import type { Pool } from "../db/pool.js";
 import type { Ledger } from "../ledger/types.js";
@@ -22,6 +23,8 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.use("*", measureRequests());
   app.route("/", healthRoutes(dependencies.pool));
   app.route("/", metricsRoutes({ pool: dependencies.pool, token: dependencies.config.metricsToken }));
+
+  app.route("/", billingRoutes(dependencies));
 
   app.get("/", (context) => context.html(homePage()));
 
