@@ -1,4 +1,5 @@
 import { serve } from "@hono/node-server";
+import { resolveModel } from "./ai/models.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
@@ -22,6 +23,8 @@ function readConfig() {
 
 async function main(): Promise<void> {
   const config = readConfig();
+  // A model that cannot be priced or reached stops the start here, with the setting to fix.
+  resolveModel(config);
   const logger = createLogger(config.logLevel);
   const database = await openDatabase(config, logger);
   const migration = await migrate(database.pool);
