@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { adminRoutes } from "../admin/routes.js";
 import { billingRoutes } from "../billing/routes.js";
 import type { Config } from "../config.js";
 import type { Pool } from "../db/pool.js";
@@ -25,6 +26,7 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.route("/", metricsRoutes({ pool: dependencies.pool, token: dependencies.config.metricsToken }));
 
   app.route("/", billingRoutes(dependencies));
+  app.route("/api", adminRoutes(dependencies));
 
   app.get("/", (context) => context.html(homePage()));
 

@@ -1,0 +1,118 @@
+import { randomUUID } from "node:crypto";
+import { migrate } from "../db/migrate.js";
+import type { Pool } from "../db/pool.js";
+import type { Entry, Ledger } from "../ledger/types.js";
+
+/** What a command prints, and its exit code. Commands never call process.exit, so they can be tested. */
+export type Outcome = { code: number; output: string };
+
+export type CommandContext = { pool: Pool; ledger: Ledger };
+
+const ok = (output: string): Outcome => ({ code: 0, output });
+const failure = (output: string): Outcome => ({ code: 1, output });
+
+export function dollars(cents: number): string {
+  const sign = cents < 0 ? "-" : "";
+  return `${sign}$${(Math.abs(cents) / 100).toFixed(2)}`;
+}
+
+async function userIdByEmail(pool: Pool, email: string): Promise<string | undefined> {
+  const result = await pool.query<{ user_id: string }>(
+    "select user_id from credits.accounts where lower(email) = lower($1)",
+    [email.trim()],
+  );
+  return result.rows[0]?.user_id;
+}
+
+const unknownEmail = (email: string) =>
+  failure(`No account has the email ${email}. The person must sign in once before credits can be given.`);
+
+export async function migrateCommand({ pool }: CommandContext): Promise<Outcome> {
+  const result = await migrate(pool);
+  if (result.error) return failure(`Migration failed: ${result.error.message}`);
+  return ok(
+    result.applied.length === 0 ? "Migrations are up to date." : `Applied ${result.applied.join(", ")}.`,
+  );
+}
+
+export async function grantCommand(
+  context: CommandContext,
+  input: { email: string; cents: string; reason: string | undefined; key: string | undefined },
+): Promise<Outcome> {
+  if (
+    !/^-?\d+$/.test(input.cents) ||
+    Number(input.cents) === 0 ||
+    Math.abs(Number(input.cents)) > 100_000_000
+  ) {
+    return failure(
+      `cents must be a whole number from 1 to 100000000 (or negative to remove), got "${input.cents}"; 500 means $5.00.`,
+    );
+  }
+  if (!input.reason || input.reason.trim().length < 3) {
+    return failure('Say why with --reason "..." (at least 3 characters); it is kept in the ledger.');
+  }
+  const userId = await userIdByEmail(context.pool, input.email);
+  if (!userId) return unknownEmail(input.email);
+  const cents = Number(input.cents);
+  const change = {
+    userId,
+    amountCents: Math.abs(cents),
+    kind: "adjustment" as const,
+    // A given --key makes a retried command safe; without one each run is a new adjustment.
+    idempotencyKey: `cli:${input.key ?? randomUUID()}`,
+    reference: "cli",
+    description: `${input.reason.trim()} (by command line)`,
+  };
+  const result = cents > 0 ? await context.ledger.grant(change) : await context.ledger.spend(change);
+  if (result.error) return failure(`Refused: ${result.error.message}`);
+  const { balance, replayed } = result.data;
+  const verb = replayed ? "Already applied earlier" : cents > 0 ? "Granted" : "Removed";
+  return ok(
+    `${verb} ${dollars(Math.abs(cents))} for ${input.email}; balance ${dollars(balance.balanceCents)}.`,
+  );
+}
+
+export async function balanceCommand(context: CommandContext, email: string): Promise<Outcome> {
+  const userId = await userIdByEmail(context.pool, email);
+  if (!userId) return unknownEmail(email);
+  const result = await context.ledger.getBalance(userId);
+  if (result.error) return failure(result.error.message);
+  const { balanceCents, heldCents, availableCents } = result.data;
+  return ok(
+    `${email}: balance ${dollars(balanceCents)}, held ${dollars(heldCents)}, available ${dollars(availableCents)}`,
+  );
+}
+
+function csvField(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+function entryLine(entry: Entry, csv: boolean): string {
+  const fields = [entry.createdAt.toISOString(), entry.kind, String(entry.amountCents), entry.description];
+  return csv
+    ? fields.map(csvField).join(",")
+    : `${fields[0]}  ${entry.kind.padEnd(16)} ${dollars(entry.amountCents).padStart(10)}  ${entry.description}`;
+}
+
+/** Every entry of the account, newest first, paging through the ledger (bounded pages, no giant query). */
+export async function ledgerCommand(
+  context: CommandContext,
+  input: { email: string; csv: boolean },
+): Promise<Outcome> {
+  const userId = await userIdByEmail(context.pool, input.email);
+  if (!userId) return unknownEmail(input.email);
+  const lines = input.csv ? ["created_at,kind,amount_cents,description"] : [];
+  let cursor: string | undefined;
+  do {
+    const page = await context.ledger.listEntries({ userId, limit: 100, cursor });
+    if (page.error) return failure(page.error.message);
+    lines.push(...page.data.entries.map((entry) => entryLine(entry, input.csv)));
+    cursor = page.data.nextCursor ?? undefined;
+  } while (cursor);
+  return ok(lines.join("\n"));
+}
+
+export async function sweepHoldsCommand(context: CommandContext): Promise<Outcome> {
+  const { expired } = await context.ledger.sweepExpiredHolds();
+  return ok(`Released ${expired} expired hold(s).`);
+}

@@ -1,0 +1,83 @@
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../config.js";
+import { openDatabaseForCommand } from "../db/database.js";
+import { readEnvironment } from "../environment.js";
+import { createLedger } from "../ledger/index.js";
+import { createLogger } from "../logger.js";
+import {
+  balanceCommand,
+  type CommandContext,
+  grantCommand,
+  ledgerCommand,
+  migrateCommand,
+  type Outcome,
+  sweepHoldsCommand,
+} from "./commands.js";
+
+const usage = `Usage: npm run cli -- <command>
+  migrate                                   apply pending migrations
+  grant <email> <cents> --reason "..." [--key K]  add credits (negative cents remove them)
+  balance <email>                           show balance, held and available credit
+  ledger <email> [--csv]                    every ledger entry, newest first
+  sweep-holds                               release holds past their expiry`;
+
+async function run(args: string[], context: CommandContext): Promise<Outcome> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    allowNegative: false,
+    options: { reason: { type: "string" }, key: { type: "string" }, csv: { type: "boolean" } },
+  });
+  const [command, ...rest] = positionals;
+  const needs = (count: number) => rest.length === count;
+  if (command === "migrate" && needs(0)) return migrateCommand(context);
+  if (command === "grant" && needs(2)) {
+    return grantCommand(context, {
+      email: rest[0] as string,
+      cents: rest[1] as string,
+      reason: values.reason,
+      key: values.key,
+    });
+  }
+  if (command === "balance" && needs(1)) return balanceCommand(context, rest[0] as string);
+  if (command === "ledger" && needs(1))
+    return ledgerCommand(context, { email: rest[0] as string, csv: values.csv ?? false });
+  if (command === "sweep-holds" && needs(0)) return sweepHoldsCommand(context);
+  return { code: 1, output: usage };
+}
+
+async function main(): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.problems.join("\n")}\n`);
+    return 1;
+  }
+  const database = await openDatabaseForCommand(config, createLogger("silent"));
+  try {
+    const ledger = createLedger({ pool: database.pool, holdTtlSeconds: config.holdTtlSeconds });
+    const outcome = await run(process.argv.slice(2), { pool: database.pool, ledger }).catch(
+      (error: Error) => ({
+        code: 1,
+        output:
+          error.message.includes("Unknown option") || error.message.includes("argument")
+            ? `${error.message}\n${usage}`
+            : error.message,
+      }),
+    );
+    (outcome.code === 0 ? process.stdout : process.stderr).write(`${outcome.output}\n`);
+    return outcome.code;
+  } finally {
+    await database.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
