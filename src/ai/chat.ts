@@ -1,0 +1,209 @@
+import { randomUUID } from "node:crypto";
+import { createUIMessageStream, createUIMessageStreamResponse, type ModelMessage } from "ai";
+import type { Pool } from "../db/pool.js";
+import { AppError } from "../http/errors.js";
+import { unwrap } from "../http/ledger-errors.js";
+import type { Ledger } from "../ledger/types.js";
+import type { Logger } from "../logger.js";
+import * as conversations from "./conversations.js";
+import { type ChatMetadata, streamMetered } from "./metered-stream.js";
+import type { ChatModel } from "./models.js";
+import { costCents } from "./pricing.js";
+import { countPromptTokens } from "./tokens.js";
+
+export type ChatService = {
+  pool: Pool;
+  ledger: Ledger;
+  logger: Logger;
+  model: ChatModel;
+  creditMarkup: number;
+  maxOutputTokens: number;
+  holdTtlSeconds: number;
+};
+
+export type ChatRequest = {
+  user: { id: string; email: string };
+  conversationId: string;
+  messages: { id: string; role: "user" | "assistant"; text: string }[];
+  trigger: "submit-message" | "regenerate-message";
+  abortSignal: AbortSignal;
+};
+
+// Providers tokenize differently from the tokenizer counted here; the margin keeps the hold above
+// what they report, so settlement rarely has to cap the charge at the hold.
+const inputEstimateMargin = 1.25;
+const longestTitle = 80;
+
+/** What a chat may cost at most: the counted prompt plus the whole output limit. */
+export function holdCents(service: ChatService, estimatedInputTokens: number): number {
+  const inputTokens = Math.ceil(estimatedInputTokens * inputEstimateMargin);
+  return costCents(
+    { inputTokens, outputTokens: service.maxOutputTokens },
+    service.model.price,
+    service.creditMarkup,
+  );
+}
+
+function titleOf(text: string): string {
+  const oneLine = text.replace(/\s+/g, " ").trim() || "New chat";
+  return oneLine.length > longestTitle ? `${oneLine.slice(0, longestTitle - 1)}…` : oneLine;
+}
+
+function streamResponse(
+  execute: Parameters<typeof createUIMessageStream>[0]["execute"],
+  abort: AbortController,
+  logger: Logger,
+): Response {
+  const stream = createUIMessageStream({
+    execute,
+    onError: (error) => {
+      logger.error({ err: error }, "chat stream failed");
+      return "Something went wrong on our side. Try again in a moment.";
+    },
+  });
+  const reader = stream.getReader();
+  // A client that goes away cancels the body: stop the model so it stops costing, and let the
+  // running stream settle what was generated.
+  const guarded = new ReadableStream<Awaited<ReturnType<typeof reader.read>>["value"] & object>({
+    async pull(controller) {
+      const next = await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel(reason) {
+      abort.abort(reason);
+      return reader.cancel(reason);
+    },
+  });
+  return createUIMessageStreamResponse({ stream: guarded });
+}
+
+function replay(service: ChatService, request: ChatRequest, saved: conversations.Attempt): Response {
+  const metadata: ChatMetadata = {
+    model: service.model.id,
+    isDemo: service.model.isDemo,
+    chargedCents: 0,
+    replayed: true,
+  };
+  const text = saved.parts.map((part) => part.text).join("");
+  return streamResponse(
+    async ({ writer }) => {
+      const balance = unwrap(await service.ledger.getBalance(request.user.id));
+      writer.write({ type: "start", messageId: saved.id, messageMetadata: metadata });
+      writer.write({ type: "text-start", id: "answer" });
+      writer.write({ type: "text-delta", id: "answer", delta: text });
+      writer.write({ type: "text-end", id: "answer" });
+      writer.write({
+        type: "finish",
+        messageMetadata: {
+          ...metadata,
+          balanceCents: balance.balanceCents,
+          availableCents: balance.availableCents,
+        },
+      });
+    },
+    new AbortController(),
+    service.logger,
+  );
+}
+
+const inProgress = () =>
+  new AppError("CHAT_IN_PROGRESS", 409, "This message is already being answered. Wait for that answer.");
+
+/**
+ * Answers the last user message as a UI message stream, metered: the hold is placed before the model
+ * is called (402 INSUFFICIENT_CREDITS otherwise), and resolved exactly once when the stream ends.
+ * The user message id is the idempotency key: sending it again replays the saved answer for free;
+ * `regenerate-message` asks for (and pays for) a new attempt.
+ */
+export async function answerChat(service: ChatService, request: ChatRequest): Promise<Response> {
+  const question = request.messages.at(-1);
+  if (question?.role !== "user") {
+    throw new AppError("INVALID_REQUEST", 400, "The last message must be the user's question.");
+  }
+  const userId = request.user.id;
+  await conversations.saveQuestion(service.pool, {
+    userId,
+    conversationId: request.conversationId,
+    title: titleOf(question.text),
+    model: service.model.id,
+    messageId: question.id,
+    parts: [{ type: "text", text: question.text }],
+  });
+  const latest = await conversations.latestAttempt(service.pool, {
+    userId,
+    replyTo: question.id,
+    staleAfterSeconds: service.holdTtlSeconds,
+  });
+  if (latest?.status === "streaming" && !latest.stale) throw inProgress();
+  if (latest?.status === "completed" && request.trigger === "submit-message") {
+    return replay(service, request, latest);
+  }
+  const attempt = latest ? latest.attempt + 1 : 0;
+  const answerId = randomUUID();
+  try {
+    await conversations.startAnswer(service.pool, {
+      userId,
+      id: answerId,
+      conversationId: request.conversationId,
+      replyTo: question.id,
+      attempt,
+    });
+  } catch (error) {
+    // Another request started this attempt a moment ago.
+    if ((error as { code?: string }).code === "23505") throw inProgress();
+    throw error;
+  }
+  return startMetered(service, request, { answerId, attempt, questionId: question.id });
+}
+
+async function startMetered(
+  service: ChatService,
+  request: ChatRequest,
+  answer: { answerId: string; attempt: number; questionId: string },
+): Promise<Response> {
+  const userId = request.user.id;
+  const estimatedInputTokens = countPromptTokens(request.messages);
+  const heldCents = holdCents(service, estimatedInputTokens);
+  const placed = await service.ledger.placeHold({
+    userId,
+    amountCents: heldCents,
+    idempotencyKey: `chat:${userId}:${answer.questionId}:${answer.attempt}`,
+    description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
+  });
+  if (placed.error || placed.data.replayed) {
+    await conversations.discardAnswer(service.pool, { userId, id: answer.answerId });
+    if (placed.error) unwrap(placed);
+    throw inProgress();
+  }
+  const abort = new AbortController();
+  request.abortSignal.addEventListener("abort", () => abort.abort(), { once: true });
+  const messages: ModelMessage[] = request.messages.map((message) => ({
+    role: message.role,
+    content: message.text,
+  }));
+  const run = {
+    ...service,
+    holdId: placed.data.hold.id,
+    heldCents,
+    estimatedInputTokens,
+    answerId: answer.answerId,
+    messages,
+    abortSignal: abort.signal,
+  };
+  return streamResponse(
+    async ({ writer }) => {
+      const outcome = await streamMetered(run, writer);
+      await conversations.finishAnswer(service.pool, {
+        userId,
+        id: answer.answerId,
+        status: outcome.status,
+        parts: outcome.text === "" ? [] : [{ type: "text", text: outcome.text }],
+        chargedCents: outcome.chargedCents,
+        metadata: outcome.metadata,
+      });
+    },
+    abort,
+    service.logger,
+  );
+}

@@ -1,0 +1,180 @@
+import type { Pool } from "../db/pool.js";
+import { type RequestUser, withUser } from "../db/with-user.js";
+
+// The only SQL on the chat schema. Writes run as the server's login; reads a user asks for run
+// through withUser, so row-level security decides what they see.
+
+export type TextPart = { type: "text"; text: string };
+export type AnswerStatus = "streaming" | "completed" | "failed";
+
+export type Attempt = {
+  id: string;
+  attempt: number;
+  status: AnswerStatus;
+  parts: TextPart[];
+  chargedCents: number | null;
+  /** A `streaming` answer older than the hold's lifetime belongs to a process that died. */
+  stale: boolean;
+};
+
+/** Creates the conversation (or marks it used) and stores the user's message once. */
+export async function saveQuestion(
+  pool: Pool,
+  input: {
+    userId: string;
+    conversationId: string;
+    title: string;
+    model: string;
+    messageId: string;
+    parts: TextPart[];
+  },
+): Promise<void> {
+  await pool.query(
+    `with conversation as (
+       insert into chat.conversations (user_id, id, title, model) values ($1, $2, $3, $4)
+       on conflict (user_id, id) do update set updated_at = now(), model = excluded.model
+       returning user_id, id)
+     insert into chat.messages (user_id, id, conversation_id, role, parts)
+     select user_id, $5, id, 'user', $6::jsonb from conversation
+     on conflict (user_id, id) do nothing`,
+    [
+      input.userId,
+      input.conversationId,
+      input.title,
+      input.model,
+      input.messageId,
+      JSON.stringify(input.parts),
+    ],
+  );
+}
+
+/** The newest answer attempt to a user message, if any. */
+export async function latestAttempt(
+  pool: Pool,
+  input: { userId: string; replyTo: string; staleAfterSeconds: number },
+): Promise<Attempt | null> {
+  const result = await pool.query(
+    `select id, attempt, status, parts, charged_cents,
+            status = 'streaming' and updated_at < now() - make_interval(secs => $3) as stale
+       from chat.messages where user_id = $1 and reply_to = $2
+      order by attempt desc limit 1`,
+    [input.userId, input.replyTo, input.staleAfterSeconds],
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  return {
+    id: row.id,
+    attempt: row.attempt,
+    status: row.status,
+    parts: row.parts,
+    chargedCents: row.charged_cents,
+    stale: row.stale,
+  };
+}
+
+/** Records that an attempt started; the unique (user, reply_to, attempt) refuses a second starter. */
+export async function startAnswer(
+  pool: Pool,
+  input: { userId: string; id: string; conversationId: string; replyTo: string; attempt: number },
+): Promise<void> {
+  await pool.query(
+    `insert into chat.messages (user_id, id, conversation_id, role, parts, reply_to, attempt, status)
+     values ($1, $2, $3, 'assistant', '[]', $4, $5, 'streaming')`,
+    [input.userId, input.id, input.conversationId, input.replyTo, input.attempt],
+  );
+}
+
+export async function finishAnswer(
+  pool: Pool,
+  input: {
+    userId: string;
+    id: string;
+    status: "completed" | "failed";
+    parts: TextPart[];
+    chargedCents: number;
+    metadata: Record<string, unknown>;
+  },
+): Promise<void> {
+  await pool.query(
+    `update chat.messages set status = $3, parts = $4::jsonb, charged_cents = $5, metadata = $6::jsonb,
+            updated_at = now()
+      where user_id = $1 and id = $2`,
+    [
+      input.userId,
+      input.id,
+      input.status,
+      JSON.stringify(input.parts),
+      input.chargedCents,
+      JSON.stringify(input.metadata),
+    ],
+  );
+}
+
+export type ConversationSummary = {
+  id: string;
+  title: string;
+  model: string;
+  createdAt: Date;
+  updatedAt: Date;
+};
+export type SavedMessage = {
+  id: string;
+  role: "user" | "assistant";
+  parts: TextPart[];
+  metadata: Record<string, unknown> | null;
+  createdAt: Date;
+};
+
+const summaryColumns = `id, title, model, created_at as "createdAt", updated_at as "updatedAt"`;
+
+/** The user's conversations, most recently used first. */
+export function listConversations(
+  pool: Pool,
+  user: RequestUser,
+  limit: number,
+): Promise<ConversationSummary[]> {
+  return withUser(pool, user, async (client) => {
+    const result = await client.query(
+      `select ${summaryColumns} from chat.conversations order by updated_at desc, id limit $1`,
+      [limit],
+    );
+    return result.rows;
+  });
+}
+
+/**
+ * One conversation with its messages in order: every question, and for each the newest finished
+ * answer (a regenerated answer replaces the one before it, as useChat shows it).
+ */
+export function readConversation(
+  pool: Pool,
+  user: RequestUser,
+  input: { conversationId: string; limit: number },
+): Promise<{ conversation: ConversationSummary; messages: SavedMessage[] } | null> {
+  return withUser(pool, user, async (client) => {
+    const found = await client.query(`select ${summaryColumns} from chat.conversations where id = $1`, [
+      input.conversationId,
+    ]);
+    const conversation = found.rows[0];
+    if (!conversation) return null;
+    const messages = await client.query(
+      `select id, role, parts, metadata, created_at as "createdAt" from (
+         select distinct on (role, coalesce(reply_to, id)) *
+           from chat.messages
+          where conversation_id = $1 and (role = 'user' or (status = 'completed' and parts <> '[]'))
+          order by role, coalesce(reply_to, id), attempt desc
+       ) latest
+       order by position limit $2`,
+      [input.conversationId, input.limit],
+    );
+    return { conversation, messages: messages.rows };
+  });
+}
+
+/** Forgets an attempt that never got its hold, so the same attempt can be tried again later. */
+export async function discardAnswer(pool: Pool, input: { userId: string; id: string }): Promise<void> {
+  await pool.query("delete from chat.messages where user_id = $1 and id = $2 and status = 'streaming'", [
+    input.userId,
+    input.id,
+  ]);
+}

@@ -1,0 +1,133 @@
+import type { LanguageModelUsage, ModelMessage, UIMessageStreamWriter } from "ai";
+import { streamText } from "ai";
+import type { Balance, Ledger } from "../ledger/types.js";
+import type { Logger } from "../logger.js";
+import type { ChatModel } from "./models.js";
+import { costCents } from "./pricing.js";
+import { countTextTokens } from "./tokens.js";
+
+/** What the client learns about an answer, as UI message metadata (`message.metadata` in useChat). */
+export type ChatMetadata = {
+  model: string;
+  isDemo: boolean;
+  heldCents?: number;
+  chargedCents?: number;
+  balanceCents?: number;
+  availableCents?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  /** A repeated message id: the saved answer again, charged nothing. */
+  replayed?: boolean;
+  /** The client went away or the provider failed mid-answer; what was generated was charged. */
+  interrupted?: boolean;
+};
+
+export type Outcome = {
+  status: "completed" | "failed";
+  text: string;
+  chargedCents: number;
+  metadata: ChatMetadata;
+};
+
+export type MeteredRun = {
+  ledger: Ledger;
+  logger: Logger;
+  model: ChatModel;
+  creditMarkup: number;
+  maxOutputTokens: number;
+  holdId: string;
+  heldCents: number;
+  estimatedInputTokens: number;
+  answerId: string;
+  messages: ModelMessage[];
+  abortSignal: AbortSignal;
+};
+
+const providerFailedText =
+  "The AI provider failed before answering; nothing was charged. Try again in a moment.";
+const failedMidwayText = "The AI provider stopped mid-answer; only the part you received was charged.";
+
+function balanceFields(balance: Balance) {
+  return { balanceCents: balance.balanceCents, availableCents: balance.availableCents };
+}
+
+/**
+ * Streams the model's answer into `writer`, then resolves the hold exactly once: released when the
+ * provider failed before any output, otherwise settled on the usage the provider reported (or, when
+ * it reported none or the client left mid-answer, on the tokens counted here). The charge never
+ * exceeds the hold. Runs to the end whether or not anyone still reads the stream.
+ */
+export async function streamMetered(run: MeteredRun, writer: UIMessageStreamWriter): Promise<Outcome> {
+  const base: ChatMetadata = { model: run.model.id, isDemo: run.model.isDemo, heldCents: run.heldCents };
+  let text = "";
+  let usage: LanguageModelUsage | undefined;
+  let failure: unknown;
+  try {
+    const result = streamText({
+      model: run.model.languageModel,
+      messages: run.messages,
+      maxOutputTokens: run.maxOutputTokens,
+      abortSignal: run.abortSignal,
+      // One quick retry for a failed start; retrying later would repeat output already charged.
+      maxRetries: 1,
+      onFinish: (event) => {
+        usage = event.totalUsage;
+      },
+      onError: ({ error }) => {
+        failure = error;
+      },
+    });
+    const chunks = result.toUIMessageStream({
+      sendFinish: false,
+      generateMessageId: () => run.answerId,
+      messageMetadata: ({ part }) => (part.type === "start" ? base : undefined),
+      onError: () => (text === "" ? providerFailedText : failedMidwayText),
+    });
+    for await (const chunk of chunks) {
+      if (chunk.type === "text-delta") text += chunk.delta;
+      writer.write(chunk);
+    }
+  } catch (error) {
+    failure = error;
+  }
+  if (failure !== undefined)
+    run.logger.warn({ err: failure, answerId: run.answerId }, "chat generation failed");
+  const outcome = await resolveHold(run, { text, usage, failure, base });
+  writer.write({ type: "finish", messageMetadata: outcome.metadata });
+  return outcome;
+}
+
+async function resolveHold(
+  run: MeteredRun,
+  ended: { text: string; usage: LanguageModelUsage | undefined; failure: unknown; base: ChatMetadata },
+): Promise<Outcome> {
+  const { text, usage, failure, base } = ended;
+  if (text === "" && (failure !== undefined || usage === undefined)) {
+    const released = await run.ledger.releaseHold({ holdId: run.holdId });
+    if (released.error)
+      run.logger.error({ error: released.error, holdId: run.holdId }, "hold release failed");
+    const balance = released.data ? balanceFields(released.data.balance) : {};
+    return { status: "failed", text, chargedCents: 0, metadata: { ...base, chargedCents: 0, ...balance } };
+  }
+  const inputTokens = usage?.inputTokens ?? run.estimatedInputTokens;
+  const outputTokens = usage?.outputTokens ?? countTextTokens(text);
+  const cost = costCents({ inputTokens, outputTokens }, run.model.price, run.creditMarkup);
+  // The hold was sized with a margin; should a provider still count more, the user pays what was held.
+  const chargedCents = Math.min(cost, run.heldCents);
+  const settled = await run.ledger.settleHold({
+    holdId: run.holdId,
+    amountCents: chargedCents,
+    reference: run.answerId,
+    description: `Chat answer by ${run.model.id}: ${inputTokens} input + ${outputTokens} output tokens`,
+  });
+  if (settled.error) run.logger.error({ error: settled.error, holdId: run.holdId }, "hold settlement failed");
+  const metadata: ChatMetadata = {
+    ...base,
+    chargedCents: settled.data ? chargedCents : 0,
+    inputTokens,
+    outputTokens,
+    ...(settled.data ? balanceFields(settled.data.balance) : {}),
+    ...(usage === undefined ? { interrupted: true } : {}),
+  };
+  return { status: "completed", text, chargedCents: metadata.chargedCents ?? 0, metadata };
+}
