@@ -2,9 +2,10 @@ import type { PoolClient } from "../db/pool.js";
 import { accountExists } from "../ledger/payments.js";
 import { type BillingContext, expectLedger } from "./context.js";
 
-// Better Auth's user table. Read-only here: billing only needs the email to open a credits account
-// for someone who paid before their first signed-in request created it.
-const authUserTable = 'public."user"';
+// Better Auth's user table (migration 0003, schema `auth_coinslot`). Read-only here: billing only
+// needs the email to open a credits account for someone who paid before their first signed-in
+// request created it.
+const authUserTable = 'auth_coinslot."user"';
 
 async function signedUpEmail(client: PoolClient, userId: string): Promise<string | null> {
   const table = await client.query<{ found: string | null }>("select to_regclass($1)::text as found", [
