@@ -21,9 +21,17 @@ const usage = `Usage: npm run cli -- <command>
   ledger <email> [--csv]                    every ledger entry, newest first
   sweep-holds                               release holds past their expiry`;
 
+// parseArgs would read "-100" as short flags; negative amounts are always the last positional, so
+// move them behind "--", where everything is positional.
+function withNegativeNumbersLast(args: string[]): string[] {
+  const negatives = args.filter((arg) => /^-\d+$/.test(arg));
+  if (negatives.length === 0) return args;
+  return [...args.filter((arg) => !/^-\d+$/.test(arg)), "--", ...negatives];
+}
+
 async function run(args: string[], context: CommandContext): Promise<Outcome> {
   const { positionals, values } = parseArgs({
-    args,
+    args: withNegativeNumbersLast(args),
     allowPositionals: true,
     allowNegative: false,
     options: { reason: { type: "string" }, key: { type: "string" }, csv: { type: "boolean" } },
