@@ -52,7 +52,8 @@ function problemPage(message: string): string {
 export function simulatorRoutes(context: BillingContext): Hono {
   const { config } = context;
   const app = new Hono();
-  const enabled = () => !context.stripe;
+  // In production the simulator would hand out credits for nothing, so it is off there.
+  const enabled = () => !context.stripe && config.nodeEnv !== "production";
 
   async function simulatedPayment(id: string): Promise<Payment | null> {
     if (!enabled() || !sessionIdPattern.test(id) || !id.startsWith(simulatedSessionPrefix)) return null;
