@@ -14,6 +14,10 @@ export type Config = {
   authSecret: string;
   googleClientId: string | undefined;
   googleClientSecret: string | undefined;
+  /** Sign-in and sign-up attempts allowed per client address and path within the window. */
+  authRateLimit: { max: number; windowSeconds: number };
+  /** The header a trusted reverse proxy sets to the client's address; unset means the TCP peer. */
+  clientIpHeader: string | undefined;
   adminEmails: string[];
   newUserCreditsCents: number;
   topup: { minCents: number; maxCents: number; stepCents: number; defaultCents: number };
@@ -93,6 +97,12 @@ const rules = {
   AUTH_SECRET: text("at least 32 characters (generate one with `openssl rand -base64 32`)", /^.{32,}$/),
   GOOGLE_CLIENT_ID: text("the OAuth client id from Google's console"),
   GOOGLE_CLIENT_SECRET: text("the OAuth client secret from Google's console"),
+  AUTH_RATE_LIMIT_MAX: wholeNumber(1, 1_000_000),
+  AUTH_RATE_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400),
+  CLIENT_IP_HEADER: text(
+    "an HTTP header name your reverse proxy sets, such as x-forwarded-for or fly-client-ip",
+    /^[A-Za-z0-9-]+$/,
+  ),
   ADMIN_EMAILS: text(
     "a comma-separated list of email addresses",
     /^[^\s,@]+@[^\s,@]+(\s*,\s*[^\s,@]+@[^\s,@]+)*$/,
@@ -219,6 +229,11 @@ export function loadConfig(environment: Environment): Config {
     authSecret: value.AUTH_SECRET ?? (local?.authSecret as string),
     googleClientId: value.GOOGLE_CLIENT_ID,
     googleClientSecret: value.GOOGLE_CLIENT_SECRET,
+    authRateLimit: {
+      max: value.AUTH_RATE_LIMIT_MAX ?? 10,
+      windowSeconds: value.AUTH_RATE_LIMIT_WINDOW_SECONDS ?? 60,
+    },
+    clientIpHeader: value.CLIENT_IP_HEADER?.toLowerCase(),
     adminEmails: (value.ADMIN_EMAILS ?? "")
       .split(",")
       .map((email) => email.trim().toLowerCase())

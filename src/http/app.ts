@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { adminRoutes } from "../admin/routes.js";
+import { authRoutes } from "../auth/routes.js";
 import { billingRoutes } from "../billing/routes.js";
 import type { Config } from "../config.js";
 import type { Pool } from "../db/pool.js";
@@ -25,6 +26,8 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.route("/", healthRoutes(dependencies.pool));
   app.route("/", metricsRoutes({ pool: dependencies.pool, token: dependencies.config.metricsToken }));
 
+  // First of the /api routes: its session gate and origin check must run before every other handler.
+  app.route("/", authRoutes(dependencies));
   app.route("/", billingRoutes(dependencies));
   app.route("/api", adminRoutes(dependencies));
 

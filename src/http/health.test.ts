@@ -53,8 +53,11 @@ describe("GET /healthz", () => {
   it("serves the home page and a JSON 404 for unknown routes", async () => {
     const app = createApp(dependencies(database.pool));
     expect(await (await app.request("/")).text()).toContain("Coinslot is running");
-    const missing = await app.request("/api/nothing-here");
+    const missing = await app.request("/nothing-here");
     expect(missing.status).toBe(404);
     expect((await missing.json()).error.code).toBe("NOT_FOUND");
+    // Under /api the session gate answers first, so a stranger learns nothing about which routes exist.
+    const gated = await app.request("/api/nothing-here");
+    expect(gated.status).toBe(401);
   });
 });

@@ -1,0 +1,85 @@
+import { betterAuth } from "better-auth";
+import { PostgresDialect } from "kysely";
+import type { Config } from "../config.js";
+import type { Pool } from "../db/pool.js";
+import type { Logger } from "../logger.js";
+import { clientAddressHeader } from "./client-address.js";
+import { hashPassword, verifyPassword } from "./password.js";
+
+/** The schema of Better Auth's tables (migration 0003), out of reach of Supabase's API roles. */
+export const authSchema = "auth_coinslot";
+export const authBasePath = "/api/auth";
+export const passwordLengthLimits = { min: 8, max: 128 } as const;
+
+/** Where Google sends people back after sign-in; paste it into Google's console. */
+export function googleCallbackUrl(config: Pick<Config, "appUrl">): string {
+  return `${config.appUrl}${authBasePath}/callback/google`;
+}
+
+function googleProvider(config: Config) {
+  if (!config.googleClientId || !config.googleClientSecret) return {};
+  return { google: { clientId: config.googleClientId, clientSecret: config.googleClientSecret } };
+}
+
+function rateLimit(config: Config) {
+  const rule = { max: config.authRateLimit.max, window: config.authRateLimit.windowSeconds };
+  return {
+    // On in every mode: Better Auth's default turns it on in production only, and counts in memory,
+    // which two server processes would not share.
+    enabled: true,
+    storage: "database" as const,
+    customRules: { "/sign-in/*": rule, "/sign-up/*": rule },
+  };
+}
+
+/**
+ * Better Auth on Coinslot's own pool and database, in the `auth_coinslot` schema. Email and password
+ * always, Google when configured. Passwords hashed with argon2id; cookies HttpOnly and SameSite=Lax,
+ * Secure when APP_URL is https; POSTs carrying cookies must come from APP_URL.
+ *
+ * @example
+ * const auth = createAuth({ config, pool, logger });
+ * const response = await auth.handler(request);
+ */
+export function createAuth(options: { config: Config; pool: Pool; logger: Logger }) {
+  const { config, pool, logger } = options;
+  return betterAuth({
+    appName: "Coinslot",
+    baseURL: config.appUrl,
+    basePath: authBasePath,
+    secret: config.authSecret,
+    database: {
+      dialect: new PostgresDialect({ pool }),
+      type: "postgres",
+      schemaName: authSchema,
+      transaction: true,
+    },
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: passwordLengthLimits.min,
+      maxPasswordLength: passwordLengthLimits.max,
+      password: { hash: hashPassword, verify: verifyPassword },
+    },
+    socialProviders: googleProvider(config),
+    trustedOrigins: [new URL(config.appUrl).origin],
+    rateLimit: rateLimit(config),
+    telemetry: { enabled: false },
+    advanced: {
+      useSecureCookies: config.appUrl.startsWith("https://"),
+      cookiePrefix: "coinslot",
+      defaultCookieAttributes: { httpOnly: true, sameSite: "lax" },
+      // Better Auth skips its origin check when NODE_ENV=test; Coinslot checks it in every mode.
+      disableOriginCheck: false,
+      ipAddress: { ipAddressHeaders: [clientAddressHeader] },
+    },
+    logger: {
+      level: "warn",
+      log: (level, message, ...details) => {
+        const pinoLevel = level === "debug" ? "debug" : level;
+        logger[pinoLevel]({ source: "better-auth", details }, message);
+      },
+    },
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;

@@ -1,0 +1,73 @@
+import type { Context } from "hono";
+import { z } from "zod";
+import type { Config } from "../config.js";
+import { AppError } from "../http/errors.js";
+import { parseInput } from "../http/validation.js";
+import type { Logger } from "../logger.js";
+import { type Auth, authBasePath, passwordLengthLimits } from "./better-auth.js";
+import { clientAddress, clientAddressHeader } from "./client-address.js";
+import { inCoinslotShape } from "./errors.js";
+
+const required = (what: string) => ({
+  error: (issue: { input: unknown }) => (issue.input === undefined ? "is required" : `must be ${what}`),
+});
+
+const email = z.string(required("text")).trim().min(3, "must be an email address").max(320, "is too long");
+const { min, max } = passwordLengthLimits;
+
+// Checked here, before Better Auth, so a malformed body gets a 400 that names each field. Better Auth
+// still applies its own rules after these; unknown fields (callbackURL, rememberMe) pass through.
+const bodyRules: Record<string, z.ZodType> = {
+  [`${authBasePath}/sign-up/email`]: z.object({
+    email,
+    password: z
+      .string(required("text"))
+      .min(min, `must be at least ${min} characters`)
+      .max(max, `must be at most ${max} characters`),
+    name: z.string(required("text")).trim().min(1, "must not be empty").max(100, "is too long"),
+  }),
+  [`${authBasePath}/sign-in/email`]: z.object({
+    email,
+    // No length rule on sign-in: any wrong password gets the same generic 401.
+    password: z.string(required("text")).max(1_024, "is too long"),
+  }),
+};
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError(
+      "INVALID_JSON",
+      400,
+      "The request body must be valid JSON with Content-Type: application/json.",
+      { fields: ["body"] },
+    );
+  }
+}
+
+async function forwardedRequest(context: Context, config: Config): Promise<Request> {
+  const headers = new Headers(context.req.raw.headers);
+  headers.delete(clientAddressHeader);
+  const address = clientAddress(context, config.clientIpHeader);
+  if (address) headers.set(clientAddressHeader, address);
+  const rule = context.req.method === "POST" ? bodyRules[context.req.path] : undefined;
+  if (!rule) return new Request(context.req.raw, { headers });
+  const text = await context.req.text();
+  parseInput(rule, parseJson(text));
+  headers.set("content-type", "application/json");
+  return new Request(context.req.url, { method: "POST", headers, body: text });
+}
+
+/**
+ * Better Auth's handler for `/api/auth/*`, wrapped: the client's address comes from the socket (or
+ * a trusted proxy header), sign-up and sign-in bodies are validated with named fields, and every error
+ * leaves in Coinslot's shape with Better Auth's status.
+ */
+export function authHandler(options: { auth: Auth; config: Config; logger: Logger }) {
+  return async (context: Context): Promise<Response> => {
+    const request = await forwardedRequest(context, options.config);
+    const response = await options.auth.handler(request);
+    return inCoinslotShape(response, options.logger);
+  };
+}

@@ -1,0 +1,65 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { withUser } from "../db/with-user.js";
+import type { AppDependencies } from "../http/app.js";
+import { AppError } from "../http/errors.js";
+import { authBasePath, createAuth } from "./better-auth.js";
+import { authHandler } from "./handler.js";
+import { sameOriginOnly } from "./same-origin.js";
+import { requireUser } from "./session.js";
+import type { AuthedEnv } from "./types.js";
+
+/** `/api/*` paths anyone may call: sign-in itself, the public UI settings, and Stripe's deliveries. */
+export const publicApiPaths = ["/api/config", "/api/stripe/webhook"];
+const isPublic = (path: string) => path.startsWith(`${authBasePath}/`) || publicApiPaths.includes(path);
+
+// Sign-up and sign-in bodies are a few hundred bytes; anything far larger is not a person signing in.
+const authBodyLimitBytes = 16 * 1024;
+
+/**
+ * Sign-in and the gate in front of every other `/api/*` route. Mount it before any other capability:
+ * its middleware must run first. Better Auth answers `/api/auth/*`; every other `/api/*` request
+ * (except `publicApiPaths`) needs a session and sees `context.get("user")`; cross-site POSTs are
+ * refused everywhere under `/api/*` except Stripe's webhook.
+ *
+ * @example
+ * app.route("/", authRoutes(dependencies));
+ */
+export function authRoutes(dependencies: AppDependencies): Hono<AuthedEnv> {
+  const { config, pool, logger, ledger } = dependencies;
+  const auth = createAuth({ config, pool, logger });
+  const gate = requireUser({ auth, config, ledger, logger });
+  const routes = new Hono<AuthedEnv>();
+
+  routes.use("/api/*", sameOriginOnly({ appUrl: config.appUrl, exempt: ["/api/stripe/webhook"] }));
+  routes.use(
+    `${authBasePath}/*`,
+    bodyLimit({
+      maxSize: authBodyLimitBytes,
+      onError: () => {
+        throw new AppError("BODY_TOO_LARGE", 413, "Send a smaller request body (at most 16 KiB).");
+      },
+    }),
+  );
+  routes.on(["GET", "POST"], `${authBasePath}/*`, authHandler({ auth, config, logger }));
+  routes.use("/api/*", (context, next) => (isPublic(context.req.path) ? next() : gate(context, next)));
+
+  routes.get("/api/me", async (context) => {
+    const user = context.get("user");
+    // Read as the user under row-level security, the way every user-facing read runs.
+    const result = await withUser(pool, user, (client) =>
+      client.query<{ balance_cents: number; held_cents: number }>(
+        "select balance_cents, held_cents from credits.accounts where user_id = $1",
+        [user.id],
+      ),
+    );
+    const account = result.rows[0];
+    return context.json({
+      user,
+      balanceCents: account?.balance_cents ?? 0,
+      heldCents: account?.held_cents ?? 0,
+    });
+  });
+
+  return routes;
+}

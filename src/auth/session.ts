@@ -1,0 +1,73 @@
+import type { MiddlewareHandler } from "hono";
+import type { Config } from "../config.js";
+import { AppError } from "../http/errors.js";
+import type { Ledger } from "../ledger/types.js";
+import type { Logger } from "../logger.js";
+import type { Auth } from "./better-auth.js";
+import type { AuthedEnv, SessionUser } from "./types.js";
+
+// Accounts are never deleted, so once one is known to exist this process need not ask again. Bounded
+// so a flood of sign-ups cannot grow it without limit; forgetting only costs one idempotent query.
+const knownAccountsLimit = 50_000;
+
+type Dependencies = { auth: Auth; config: Config; ledger: Ledger; logger: Logger };
+
+export function toSessionUser(
+  user: { id: string; email: string; name: string },
+  adminEmails: string[],
+): SessionUser {
+  const email = user.email.toLowerCase();
+  return { id: user.id, email, name: user.name, isAdmin: adminEmails.includes(email) };
+}
+
+function accountEnsurer(dependencies: Dependencies) {
+  const known = new Set<string>();
+  return async (user: SessionUser): Promise<void> => {
+    if (known.has(user.id)) return;
+    const result = await dependencies.ledger.ensureAccount({
+      userId: user.id,
+      email: user.email,
+      signupBonusCents: dependencies.config.newUserCreditsCents,
+    });
+    if (result.error) {
+      dependencies.logger.error(
+        { userId: user.id, error: result.error },
+        "could not create the credits account",
+      );
+      throw new AppError(
+        "ACCOUNT_UNAVAILABLE",
+        500,
+        "Your credits account could not be opened. Try again, or contact support if it persists.",
+      );
+    }
+    if (known.size >= knownAccountsLimit) known.clear();
+    known.add(user.id);
+  };
+}
+
+/**
+ * Lets a request through only with a live session, and puts the person in `context.get("user")`.
+ * The first signed-in request of a person creates their credits account with the starter credits
+ * (exactly once, however many first requests race). A session Better Auth refreshes on the way
+ * passes its new cookie on to the response.
+ *
+ * @example
+ * app.use("/api/*", requireUser({ auth, config, ledger, logger }));
+ */
+export function requireUser(dependencies: Dependencies): MiddlewareHandler<AuthedEnv> {
+  const ensureAccount = accountEnsurer(dependencies);
+  return async (context, next) => {
+    const { headers, response: session } = await dependencies.auth.api.getSession({
+      headers: context.req.raw.headers,
+      returnHeaders: true,
+    });
+    if (!session) {
+      throw new AppError("UNAUTHENTICATED", 401, "Sign in first, then send the request again.");
+    }
+    const user = toSessionUser(session.user, dependencies.config.adminEmails);
+    await ensureAccount(user);
+    context.set("user", user);
+    await next();
+    for (const cookie of headers.getSetCookie()) context.res.headers.append("set-cookie", cookie);
+  };
+}
