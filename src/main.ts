@@ -1,5 +1,6 @@
 import { serve } from "@hono/node-server";
 import { resolveModel } from "./ai/models.js";
+import { describeGoogleSignIn } from "./auth/better-auth.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
   const app = createApp({ config, pool: database.pool, logger, ledger });
   const server = serve({ fetch: app.fetch, port: config.port }, () => {
     process.stdout.write(`Coinslot is running at ${config.appUrl}\n`);
+    process.stdout.write(`${describeGoogleSignIn(config)}\n`);
   });
   server.on("error", async (error: NodeJS.ErrnoException) => {
     const hint =

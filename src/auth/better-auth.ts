@@ -16,6 +16,13 @@ export function googleCallbackUrl(config: Pick<Config, "appUrl">): string {
   return `${config.appUrl}${authBasePath}/callback/google`;
 }
 
+/** The line printed at start, so the callback URL can be pasted into Google's console. */
+export function describeGoogleSignIn(config: Config): string {
+  const callback = googleCallbackUrl(config);
+  if (config.googleClientId) return `Google sign-in is on; its authorized redirect URI is ${callback}`;
+  return `Google sign-in is off; to turn it on, set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET and add ${callback} as an authorized redirect URI`;
+}
+
 function googleProvider(config: Config) {
   if (!config.googleClientId || !config.googleClientSecret) return {};
   return { google: { clientId: config.googleClientId, clientSecret: config.googleClientSecret } };

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { adminRoutes } from "../admin/routes.js";
+import { chatRoutes } from "../ai/routes.js";
 import { authRoutes } from "../auth/routes.js";
 import { billingRoutes } from "../billing/routes.js";
 import type { Config } from "../config.js";
@@ -29,6 +30,7 @@ export function createApp(dependencies: AppDependencies): Hono {
   // First of the /api routes: its session gate and origin check must run before every other handler.
   app.route("/", authRoutes(dependencies));
   app.route("/", billingRoutes(dependencies));
+  app.route("/", chatRoutes(dependencies));
   app.route("/api", adminRoutes(dependencies));
 
   app.get("/", (context) => context.html(homePage()));
