@@ -181,6 +181,21 @@ describe("POST /api/stripe/webhook: exactly once", () => {
     expect(await balanceOf(database.pool, userId)).toBe(starterCents);
   });
 
+  it("marks an abandoned session expired, and never un-credits a paid one", async () => {
+    const userId = await newUser();
+    const abandoned = {
+      ...checkoutSession({ userId, amountCents: 300, paymentStatus: "unpaid" }),
+      status: "expired",
+    };
+    expect((await deliver(stripeEvent("checkout.session.expired", abandoned))).body.outcome).toBe("expired");
+    expect(await payment(abandoned.id)).toMatchObject({ status: "expired", credited_at: null });
+    const paid = checkoutSession({ userId, amountCents: 300 });
+    await deliver(stripeEvent("checkout.session.completed", paid));
+    expect((await deliver(stripeEvent("checkout.session.expired", paid))).body.outcome).toBe("unchanged");
+    expect(await payment(paid.id)).toMatchObject({ status: "paid" });
+    expect(await balanceOf(database.pool, userId)).toBe(starterCents + 300);
+  });
+
   it("records a payment in another currency for a person, credits nothing, and does not make Stripe retry", async () => {
     const userId = await newUser();
     const session = checkoutSession({ userId, amountCents: 300, currency: "eur" });
@@ -192,6 +207,28 @@ describe("POST /api/stripe/webhook: exactly once", () => {
       attention: "currency_mismatch",
     });
     expect(await balanceOf(database.pool, userId)).toBe(starterCents);
+  });
+
+  it("opens the account of a signed-up user who pays before their first signed-in request, bonus once", async () => {
+    const userId = uniqueId("user_");
+    await database.pool.query(
+      `insert into auth_coinslot."user" (id, name, email, "emailVerified") values ($1, 'Early Payer', $2, false)`,
+      [userId, `${userId}@example.com`],
+    );
+    const first = checkoutSession({ userId, amountCents: 300 });
+    const second = checkoutSession({ userId, amountCents: 200 });
+    expect((await deliver(stripeEvent("checkout.session.completed", first))).body.outcome).toBe("credited");
+    expect((await deliver(stripeEvent("checkout.session.completed", second))).body.outcome).toBe("credited");
+    // The sign-in path opens accounts the same way; it must find the account and add nothing.
+    expect(
+      (await ledger.ensureAccount({ userId, email: `${userId}@example.com`, signupBonusCents: 50 })).error,
+    ).toBeNull();
+    expect(await entriesOf(database.pool, userId)).toEqual([
+      { kind: "signup_bonus", amountCents: 50 },
+      { kind: "purchase", amountCents: 300 },
+      { kind: "purchase", amountCents: 200 },
+    ]);
+    await assertLedgerConsistent(database.pool);
   });
 
   it("records a payment for a user that does not exist and answers 200", async () => {
