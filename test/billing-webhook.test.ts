@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
+import type { BillingContext } from "../src/billing/context.js";
+import { fulfilCheckout } from "../src/billing/fulfil.js";
+import { checkoutFacts } from "../src/billing/stripe-objects.js";
+import { type Config, loadConfig } from "../src/config.js";
 import { createApp } from "../src/http/app.js";
 import { createLedger } from "../src/ledger/index.js";
 import type { Ledger } from "../src/ledger/types.js";
@@ -24,11 +27,12 @@ import { createTestDatabase, type TestDatabase } from "./support/database.js";
 let database: TestDatabase;
 let ledger: Ledger;
 let app: ReturnType<typeof createApp>;
+let config: Config;
 const starterCents = 50;
 
 beforeAll(async () => {
   database = await createTestDatabase({ poolSize: 20 });
-  const config = loadConfig({
+  config = loadConfig({
     NODE_ENV: "test",
     DATA_DIR: "/tmp/coinslot-billing-webhook-test",
     AUTH_SECRET: "x".repeat(32),
@@ -296,6 +300,67 @@ describe("POST /api/stripe/webhook: refunds and disputes", () => {
     expect((await deliver(stripeEvent("checkout.session.completed", session))).body.outcome).toBe("credited");
     expect(await balanceOf(database.pool, userId)).toBe(starterCents + 300);
     expect(await payment(session.id)).toMatchObject({ refunded_cents: 200 });
+    await assertLedgerConsistent(database.pool);
+  });
+
+  it("never loses a refund that races the purchase it refunds", async () => {
+    // Twenty races of completion against a partial refund and a dispute for the same payment intent:
+    // whichever commits first, the end state must be the same.
+    const cases = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const userId = await newUser();
+        const session = checkoutSession({ userId, amountCents: 600 });
+        const paymentIntentId = session.payment_intent;
+        const results = await Promise.all([
+          deliver(
+            stripeEvent(
+              "charge.refunded",
+              refundedCharge({ paymentIntentId, amountCents: 600, refundedCents: 100 }),
+            ),
+          ),
+          deliver(stripeEvent("checkout.session.completed", session)),
+          deliver(
+            stripeEvent(
+              "charge.dispute.created",
+              dispute({ id: uniqueId("dp_"), paymentIntentId, amountCents: 200, status: "needs_response" }),
+            ),
+          ),
+        ]);
+        expect(results.map((result) => result.status)).toEqual([200, 200, 200]);
+        return userId;
+      }),
+    );
+    for (const userId of cases)
+      expect(await balanceOf(database.pool, userId)).toBe(starterCents + 600 - 100 - 200);
+    await assertLedgerConsistent(database.pool);
+  });
+
+  it("makes a refund wait for a purchase that is being credited, then claws it back", async () => {
+    const userId = await newUser();
+    const session = checkoutSession({ userId, amountCents: 600 });
+    const context: BillingContext = {
+      config,
+      pool: database.pool,
+      logger: createLogger("silent"),
+      ledger,
+      stripe: undefined,
+    };
+    // Hold the purchase's transaction open after it read the refund reports (none yet) ...
+    const client = await database.pool.connect();
+    await client.query("begin");
+    expect(await fulfilCheckout(context, client, checkoutFacts(session as never))).toBe("credited");
+    // ... while the refund arrives. It must wait for the purchase rather than record itself as early.
+    const refund = deliver(
+      stripeEvent(
+        "charge.refunded",
+        refundedCharge({ paymentIntentId: session.payment_intent, amountCents: 600, refundedCents: 100 }),
+      ),
+    );
+    await Promise.race([refund, new Promise((done) => setTimeout(done, 300))]);
+    await client.query("commit");
+    client.release();
+    expect((await refund).body.outcome).toBe("reconciled");
+    expect(await balanceOf(database.pool, userId)).toBe(starterCents + 500);
     await assertLedgerConsistent(database.pool);
   });
 
