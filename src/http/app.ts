@@ -11,7 +11,8 @@ import type { Logger } from "../logger.js";
 import { measureRequests, metricsRoutes } from "../metrics/routes.js";
 import { AppError, errorBody } from "./errors.js";
 import { healthRoutes } from "./health.js";
-import { homePage } from "./home.js";
+import { publicConfigRoutes } from "./public-config.js";
+import { webAppRoutes } from "./static.js";
 
 export type AppDependencies = { config: Config; pool: Pool; logger: Logger; ledger: Ledger };
 
@@ -25,6 +26,7 @@ export function createApp(dependencies: AppDependencies): Hono {
 
   app.use("*", measureRequests());
   app.route("/", healthRoutes(dependencies.pool));
+  app.route("/", publicConfigRoutes(dependencies.config));
   app.route("/", metricsRoutes({ pool: dependencies.pool, token: dependencies.config.metricsToken }));
 
   // First of the /api routes: its session gate and origin check must run before every other handler.
@@ -33,7 +35,8 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.route("/", chatRoutes(dependencies));
   app.route("/api", adminRoutes(dependencies));
 
-  app.get("/", (context) => context.html(homePage()));
+  // Last: the web app answers every other GET with its page, never a path the server owns.
+  app.route("/", webAppRoutes());
 
   app.notFound((context) =>
     context.json(errorBody("NOT_FOUND", `No route for ${context.req.method} ${context.req.path}.`), 404),

@@ -1,0 +1,46 @@
+/** The server's answers, as DESIGN.md names them. */
+export type PublicConfig = {
+  topup: { minCents: number; maxCents: number; stepCents: number; defaultCents: number };
+  currency: string;
+  googleEnabled: boolean;
+  newUserCreditsCents: number;
+};
+
+export type User = { id: string; email: string; name: string; isAdmin: boolean };
+
+export type Me = { user: User; balanceCents: number; heldCents: number };
+
+export type EntryKind =
+  | "signup_bonus"
+  | "purchase"
+  | "usage"
+  | "refund"
+  | "dispute"
+  | "dispute_reversal"
+  | "adjustment";
+
+export type Entry = {
+  id: string;
+  amountCents: number;
+  kind: EntryKind | string;
+  description: string;
+  createdAt: string;
+  reference?: string | null;
+};
+
+export type EntryPage = { entries: Entry[]; nextCursor: string | null };
+
+export type ChatMetadata = {
+  model?: string;
+  isDemo?: boolean;
+  heldCents?: number;
+  chargedCents?: number;
+  balanceCents?: number;
+  availableCents?: number;
+  replayed?: boolean;
+  interrupted?: boolean;
+};
+
+export type ModelInfo = { model: string; isDemo: boolean; maxCentsPerAnswer: number };
+
+export type ConversationSummary = { id: string; title: string; model: string; updatedAt: string };
