@@ -59,14 +59,21 @@ describe("sign-up and sign-in with email and password", () => {
     expect(stored.rows[0]?.password).not.toContain(testPassword);
   });
 
-  it("still signs in people whose password was stored with Better Auth's scrypt", async () => {
+  it("still signs in people whose password was stored with Better Auth's scrypt, and upgrades the hash", async () => {
     const { user } = await test.signUp();
     await test.database.pool.query(
       `update auth_coinslot.account set password = $2 where "userId" = $1 and "providerId" = 'credential'`,
       [user.id, await scryptHash("an older password")],
     );
-    expect((await signIn(user.email, "an older password")).status).toBe(200);
     expect((await signIn(user.email, testPassword)).status).toBe(401);
+    expect((await signIn(user.email, "an older password")).status).toBe(200);
+    // That sign-in was the one moment the password was known: the hash is now argon2id.
+    const stored = await test.database.pool.query<{ password: string }>(
+      `select password from auth_coinslot.account where "userId" = $1 and "providerId" = 'credential'`,
+      [user.id],
+    );
+    expect(stored.rows[0]?.password).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect((await signIn(user.email, "an older password")).status).toBe(200);
   });
 
   it("answers a wrong password and an unknown email with the same generic 401", async () => {

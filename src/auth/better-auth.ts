@@ -5,6 +5,7 @@ import type { Pool } from "../db/pool.js";
 import type { Logger } from "../logger.js";
 import { clientAddressHeader } from "./client-address.js";
 import { hashPassword, verifyPassword } from "./password.js";
+import { upgradeOldPasswordHashes } from "./rehash.js";
 
 /** The schema of Better Auth's tables (migration 0003), out of reach of Supabase's API roles. */
 export const authSchema = "auth_coinslot";
@@ -70,6 +71,7 @@ export function createAuth(options: { config: Config; pool: Pool; logger: Logger
     socialProviders: googleProvider(config),
     trustedOrigins: [new URL(config.appUrl).origin],
     rateLimit: rateLimit(config),
+    hooks: { after: upgradeOldPasswordHashes(logger) },
     telemetry: { enabled: false },
     advanced: {
       useSecureCookies: config.appUrl.startsWith("https://"),

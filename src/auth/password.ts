@@ -11,6 +11,11 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, argon2idOptions);
 }
 
+/** True for a hash written with today's scheme and cost; anything else is upgraded at next sign-in. */
+export function isCurrentHash(stored: string): boolean {
+  return stored.startsWith("$argon2id$v=19$m=19456,t=2,p=1$");
+}
+
 /**
  * Checks a password against a stored hash: argon2id for hashes this server wrote, Better Auth's
  * scrypt format (`salt:key` in hex) for hashes stored before argon2id was configured.
