@@ -160,6 +160,36 @@ describe("malformed sign-up and sign-in requests", () => {
   });
 });
 
+describe("session lifetime", () => {
+  it("extends a session in use and hands the browser the renewed cookie", async () => {
+    const { cookie } = await test.signUp();
+    const token = sessionToken(cookie);
+    await test.database.pool.query(
+      `update auth_coinslot.session set "expiresAt" = now() + interval '1 hour' where token = $1`,
+      [token],
+    );
+    const response = await me(cookie);
+    expect(response.status).toBe(200);
+    const renewed = response.headers.getSetCookie().find((value) => value.includes("session_token="));
+    expect(renewed).toMatch(/Max-Age=604800/);
+    expect(renewed).toMatch(/;\s*HttpOnly/i);
+    const row = await test.database.pool.query<{ days: number }>(
+      `select extract(epoch from "expiresAt" - now()) / 86400 as days from auth_coinslot.session where token = $1`,
+      [token],
+    );
+    expect(Number(row.rows[0]?.days)).toBeGreaterThan(6);
+  });
+
+  it("refuses an expired session", async () => {
+    const { cookie } = await test.signUp();
+    await test.database.pool.query(
+      `update auth_coinslot.session set "expiresAt" = now() - interval '1 second' where token = $1`,
+      [sessionToken(cookie)],
+    );
+    expect((await me(cookie)).status).toBe(401);
+  });
+});
+
 describe("sign-out", () => {
   it("invalidates the session on the server, so the old cookie no longer works", async () => {
     const { cookie } = await test.signUp();
