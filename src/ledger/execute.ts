@@ -4,12 +4,33 @@ import type { Pool, PoolClient } from "../db/pool.js";
 /** Where a ledger statement runs: the pool (its own transaction) or the caller's transaction. */
 export type Target = { pool: Pool; client?: PoolClient };
 
+// A deadlock can only cost a retry, never money: the refused statement was rolled back whole. One
+// arises when a replayed placeHold waits on a hold that a settle (waiting on the same account) is
+// resolving; PostgreSQL breaks the cycle and the statement runs again. Bounded, like everything.
+const maxAttempts = 4;
+const retriedCodes = new Set(["40P01", "40001"]);
+
 /**
  * Runs one statement atomically. Alone it is its own transaction (autocommit: one round trip, and
  * no row lock outlives the statement). Inside a caller's transaction it runs under a savepoint, so
  * a refused statement (a unique violation on a replayed key) leaves that transaction usable.
+ * A deadlock or serialization failure is retried up to four attempts in all.
  */
 export async function runAtomic<Row extends QueryResultRow>(
+  target: Target,
+  text: string,
+  values: unknown[],
+): Promise<Row[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runOnce<Row>(target, text, values);
+    } catch (error) {
+      if (attempt >= maxAttempts || !retriedCodes.has(errorCode(error))) throw error;
+    }
+  }
+}
+
+async function runOnce<Row extends QueryResultRow>(
   target: Target,
   text: string,
   values: unknown[],
@@ -28,6 +49,11 @@ export async function runAtomic<Row extends QueryResultRow>(
   }
 }
 
+function errorCode(error: unknown): string {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : "";
+}
+
 /** A read, on the caller's transaction when there is one so it sees the caller's own writes. */
 export async function read<Row extends QueryResultRow>(
   target: Target,
@@ -40,7 +66,6 @@ export async function read<Row extends QueryResultRow>(
 
 /** True when `error` is PostgreSQL's unique violation on the named constraint. */
 export function isUniqueViolation(error: unknown, constraint: string): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const fields = error as { code?: unknown; constraint?: unknown };
-  return fields.code === "23505" && fields.constraint === constraint;
+  if (errorCode(error) !== "23505") return false;
+  return (error as { constraint?: unknown }).constraint === constraint;
 }

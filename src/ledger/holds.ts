@@ -16,12 +16,15 @@ type HoldResult = { hold: Hold; balance: Balance; replayed: boolean };
 type HoldBalanceRow = BalanceRow & { hold: HoldRow };
 
 // Reserve and record in one statement: the reservation happens only if available credit covers it,
-// and a replayed key fails the hold's unique constraint, which undoes the reservation with it.
+// and a replayed key fails the hold's unique constraint, which undoes the reservation with it. A key
+// already placed does not even lock the account (`not exists`): waiting on that hold's row while
+// holding the account would deadlock with a settle that holds the hold and waits for the account.
 const placeStatement = `
   with reserved as (
     update credits.accounts
        set held_cents = held_cents + $2::bigint, updated_at = now()
      where user_id = $1 and balance_cents - held_cents >= $2::bigint
+       and not exists (select 1 from credits.holds where idempotency_key = $3)
     returning user_id, balance_cents, held_cents
   ), hold as (
     insert into credits.holds (user_id, amount_cents, idempotency_key, description, expires_at)

@@ -1,0 +1,96 @@
+import type { Pool } from "../../src/db/pool.js";
+
+/**
+ * Every ledger invariant of DESIGN.md that the database's own state can show, each as ONE statement
+ * so it reads one snapshot and is valid even while other connections keep writing. Returns the
+ * violations found (empty when all hold), each naming the invariant and a few offending rows.
+ */
+const checks: { invariant: string; sql: string }[] = [
+  {
+    invariant: "1: balance_cents equals the sum of the account's entries",
+    sql: `select a.user_id, a.balance_cents, coalesce(e.total, 0) as entries_total
+            from credits.accounts a
+            left join (select user_id, sum(amount_cents) as total from credits.entries group by user_id) e using (user_id)
+           where a.balance_cents <> coalesce(e.total, 0)`,
+  },
+  {
+    invariant: "1: the total of all balances equals the total of all entries",
+    sql: `select balances, entries from (
+            select (select coalesce(sum(balance_cents), 0) from credits.accounts) as balances,
+                   (select coalesce(sum(amount_cents), 0) from credits.entries) as entries) totals
+           where balances <> entries`,
+  },
+  {
+    invariant: "2/5: held_cents equals the sum of the account's open holds",
+    sql: `select a.user_id, a.held_cents, coalesce(h.total, 0) as open_total
+            from credits.accounts a
+            left join (select user_id, sum(amount_cents) as total from credits.holds where status = 'open' group by user_id) h
+              using (user_id)
+           where a.held_cents <> coalesce(h.total, 0)`,
+  },
+  {
+    invariant: "2: available credit is negative only after a refund or dispute",
+    sql: `select a.user_id, a.balance_cents, a.held_cents from credits.accounts a
+           where a.balance_cents - a.held_cents < 0
+             and not exists (select 1 from credits.entries e where e.user_id = a.user_id and e.kind in ('refund', 'dispute'))`,
+  },
+  {
+    invariant:
+      "5: a settled hold has exactly one usage entry of its settled amount (none when 0), other holds none",
+    sql: `select h.id, h.status, h.settled_cents, e.amount_cents
+            from credits.holds h
+            left join credits.entries e on e.idempotency_key = 'hold:' || h.id || ':settle'
+           where (h.status = 'settled' and h.settled_cents > 0) <> (e.id is not null)
+              or (e.id is not null and (e.amount_cents <> -h.settled_cents or e.user_id <> h.user_id or e.kind <> 'usage'))
+              or h.settled_cents > h.amount_cents`,
+  },
+  {
+    invariant: "5: usage entries come from settled holds or from spends, never from an unsettled hold",
+    sql: `select e.id, e.idempotency_key from credits.entries e
+           where e.idempotency_key like 'hold:%:settle'
+             and not exists (select 1 from credits.holds h where 'hold:' || h.id || ':settle' = e.idempotency_key and h.status = 'settled')`,
+  },
+];
+
+export async function findInvariantViolations(pool: Pool): Promise<string[]> {
+  const found = await Promise.all(
+    checks.map(async (check) => {
+      const { rows } = await pool.query(`${check.sql} limit 5`);
+      return rows.length > 0 ? [`invariant ${check.invariant}: ${JSON.stringify(rows)}`] : [];
+    }),
+  );
+  return found.flat();
+}
+
+/** Invariant 6 for one user: as `authenticated` with their claims, only their rows are visible and nothing can be written. */
+export async function findVisibilityViolations(pool: Pool, userId: string): Promise<string[]> {
+  const client = await pool.connect();
+  const problems: string[] = [];
+  try {
+    await client.query("begin");
+    await client.query(
+      "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
+      [JSON.stringify({ sub: userId, role: "authenticated" })],
+    );
+    for (const table of ["accounts", "entries", "holds"]) {
+      const { rows } = await client.query(
+        `select count(*)::int as others from credits.${table} where user_id <> $1`,
+        [userId],
+      );
+      if (rows[0]?.others !== 0)
+        problems.push(`invariant 6: ${userId} sees ${rows[0]?.others} rows of others in ${table}`);
+    }
+    await client.query("savepoint attempt");
+    const write = await client
+      .query("update credits.accounts set balance_cents = balance_cents + 1000 where user_id = $1", [userId])
+      .then(
+        () => "allowed",
+        () => "refused",
+      );
+    if (write === "allowed") problems.push(`invariant 6: ${userId} could update their own balance`);
+  } finally {
+    await client.query("rollback");
+    client.release();
+  }
+  return problems;
+}
