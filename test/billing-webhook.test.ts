@@ -203,6 +203,21 @@ describe("POST /api/stripe/webhook: exactly once", () => {
     await assertLedgerConsistent(harness.database.pool);
   });
 
+  it("credits nobody when the session names another user than the checkout Coinslot started", async () => {
+    const owner = await harness.newUser();
+    const other = await harness.newUser();
+    const session = checkoutSession({ userId: owner, amountCents: 300 });
+    await harness.database.pool.query(
+      `insert into credits.payments (checkout_session_id, user_id, amount_cents, currency, status)
+       values ($1, $2, 300, 'usd', 'pending')`,
+      [session.id, other],
+    );
+    const result = await harness.deliver(stripeEvent("checkout.session.completed", session));
+    expect(result).toEqual({ status: 200, body: { received: true, outcome: "user_mismatch" } });
+    expect(await balanceOf(harness.database.pool, owner)).toBe(starterCents);
+    expect(await balanceOf(harness.database.pool, other)).toBe(starterCents);
+  });
+
   it("records a payment for a user that does not exist and answers 200", async () => {
     const session = checkoutSession({ userId: "user_that_never_signed_up", amountCents: 300 });
     const event = stripeEvent("checkout.session.completed", session);

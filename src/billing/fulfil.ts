@@ -18,6 +18,7 @@ export type FulfilOutcome =
   | "already_credited"
   | "awaiting_payment"
   | "unknown_user"
+  | "user_mismatch"
   | "currency_mismatch";
 
 /**
@@ -41,6 +42,15 @@ export async function fulfilCheckout(
   if (facts.paymentIntentId) await lockPaymentIntent(client, facts.paymentIntentId);
   const payment = await lockPayment(client, { ...facts, userId: facts.userId });
   if (payment.creditedAt) return "already_credited";
+  if (payment.userId !== facts.userId) {
+    // Coinslot started this session for someone else: crediting either person could be wrong, and
+    // clawbacks follow the payment's user, so nothing moves until a person has looked.
+    logger.error(
+      { ...facts, paymentUserId: payment.userId },
+      "checkout session names another user than its payment",
+    );
+    return "user_mismatch";
+  }
   const paymentIntentId = facts.paymentIntentId ?? undefined;
   if (!facts.paid) {
     // An unpaid completed session (bank debit, voucher) waits for async_payment_succeeded.
