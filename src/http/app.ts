@@ -6,6 +6,7 @@ import { authRoutes } from "../auth/routes.js";
 import { billingRoutes } from "../billing/routes.js";
 import type { Config } from "../config.js";
 import type { Pool } from "../db/pool.js";
+import { historyRoutes } from "../ledger/history-routes.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import { measureRequests, metricsRoutes } from "../metrics/routes.js";
@@ -34,6 +35,7 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.route("/", billingRoutes(dependencies));
   app.route("/", chatRoutes(dependencies));
   app.route("/api", adminRoutes(dependencies));
+  app.route("/", historyRoutes(dependencies.pool));
 
   // Last: the web app answers every other GET with its page, never a path the server owns.
   app.route("/", webAppRoutes());
