@@ -102,6 +102,17 @@ describe("cross-site requests", () => {
   });
 });
 
+describe("oversized bodies", () => {
+  it("refuses a sign-in body over 16 KiB before reading it into Better Auth", async () => {
+    const response = await post(test.app, "/api/auth/sign-in/email", {
+      email: uniqueEmail(),
+      password: "x".repeat(20_000),
+    });
+    expect(response.status).toBe(413);
+    expect((await response.json()).error.code).toBe("BODY_TOO_LARGE");
+  });
+});
+
 describe("session cookies", () => {
   it("are HttpOnly and SameSite=Lax, not Secure on an http APP_URL", async () => {
     const response = await post(test.app, "/api/auth/sign-up/email", {
