@@ -34,6 +34,13 @@ export function createPool(options: { url: string; max?: number; logger: Logger 
 export async function transaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // pg emits 'error' on a checked-out client whose connection dies between queries (a restarted
+  // or terminated backend); unheard, that event would crash the process. The next query rejects
+  // anyway, so note it and let the connection be destroyed on release.
+  const onConnectionError = () => {
+    broken = true;
+  };
+  client.on("error", onConnectionError);
   try {
     await client.query("begin");
     const result = await work(client);
@@ -45,6 +52,7 @@ export async function transaction<T>(pool: Pool, work: (client: PoolClient) => P
     });
     throw error;
   } finally {
+    client.off("error", onConnectionError);
     // A connection whose rollback failed is in an unknown state; destroy it rather than reuse it.
     client.release(broken);
   }
