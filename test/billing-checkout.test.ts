@@ -144,6 +144,8 @@ describe("the success page", () => {
       credited: true,
     });
     expect(await balanceOf(database.pool, user.id)).toBe(350);
+    // Asked again once credited, it answers from the database without calling Stripe.
+    expect(await confirmCheckout(context, { user, checkoutSessionId })).toMatchObject({ credited: true });
     const retrievals = recorder.requests.filter((request) => request.method === "GET");
     expect(retrievals.map((request) => request.path)).toEqual([
       `/v1/checkout/sessions/${checkoutSessionId}`,

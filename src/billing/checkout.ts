@@ -108,7 +108,11 @@ export async function confirmCheckout(
     404,
     "No checkout with this id belongs to you. Start a new purchase from the buy-credits form.",
   );
-  if (stripe && !input.checkoutSessionId.startsWith(simulatedSessionPrefix)) {
+  const known = await findPayment(context.pool, input.checkoutSessionId);
+  if (known && known.userId !== input.user.id) throw notFound;
+  // Once credited there is nothing left to ask Stripe: the page may poll without costing API calls.
+  const settled = known?.creditedAt || known?.status === "failed";
+  if (stripe && !settled && !input.checkoutSessionId.startsWith(simulatedSessionPrefix)) {
     let session: Awaited<ReturnType<typeof stripe.checkout.sessions.retrieve>>;
     try {
       session = await stripe.checkout.sessions.retrieve(input.checkoutSessionId);
@@ -120,7 +124,7 @@ export async function confirmCheckout(
     if (facts.userId !== input.user.id) throw notFound;
     await transaction(context.pool, (client) => fulfilCheckout(context, client, facts));
   }
-  const payment = await findPayment(context.pool, input.checkoutSessionId);
+  const payment = settled ? known : await findPayment(context.pool, input.checkoutSessionId);
   if (!payment || payment.userId !== input.user.id) throw notFound;
   return {
     checkoutSessionId: payment.checkoutSessionId,
