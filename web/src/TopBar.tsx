@@ -48,7 +48,7 @@ export function TopBar({
       </nav>
       <div className="account-menu">
         <span className="user-email" title={me.user.email}>
-          {me.user.name || me.user.email}
+          {me.user.email}
         </span>
         <button type="button" className="button-secondary button-small" onClick={onSignOut}>
           Sign out

@@ -62,7 +62,7 @@ export function BuyCredits({ config }: { config: PublicConfig }) {
   }
 
   return (
-    <section className="card" aria-labelledby="buy-title">
+    <section className="card buy-card" aria-labelledby="buy-title">
       <h2 id="buy-title" className="card-title">
         Buy credits
       </h2>
@@ -116,8 +116,13 @@ export function BuyCredits({ config }: { config: PublicConfig }) {
           {busy ? "Opening checkout…" : "Buy now"}
         </button>
         <p className="muted small secure-note">
-          <span aria-hidden="true">🔒</span> Payment happens on the secure checkout page; we never see your
-          card.
+          <svg aria-hidden="true" width="12" height="12" viewBox="0 0 24 24" className="lock">
+            <path
+              fill="currentColor"
+              d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5zm-3 8V7a3 3 0 0 1 6 0v3H9z"
+            />
+          </svg>{" "}
+          Payment happens on the secure checkout page; we never see your card.
         </p>
       </form>
     </section>

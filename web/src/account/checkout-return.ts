@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api } from "../shared/api.js";
 
 export type CheckoutOutcome =
@@ -9,12 +9,21 @@ export type CheckoutOutcome =
   | { state: "failed"; message: string };
 
 type Payment = { amountCents: number; credited: boolean; status: string };
+type Return = { checkout: "success"; sessionId: string } | { checkout: "cancel" } | null;
 
 const pollIntervalMs = 1_000;
 // The webhook usually lands before the person is back; past this, say it will come and stop asking.
 const pollAttempts = 15;
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function readReturn(): Return {
+  const params = new URLSearchParams(window.location.search);
+  const sessionId = params.get("session_id");
+  if (params.get("checkout") === "success" && sessionId) return { checkout: "success", sessionId };
+  if (params.get("checkout") === "cancel") return { checkout: "cancel" };
+  return null;
+}
 
 async function confirmUntilCredited(sessionId: string): Promise<CheckoutOutcome> {
   for (let attempt = 0; attempt < pollAttempts; attempt += 1) {
@@ -35,30 +44,23 @@ async function confirmUntilCredited(sessionId: string): Promise<CheckoutOutcome>
  * `onCredited` refreshes the balance.
  */
 export function useCheckoutReturn(onCredited: () => void) {
-  const [outcome, setOutcome] = useState<CheckoutOutcome | null>(null);
+  const [returned] = useState(readReturn);
+  const [outcome, setOutcome] = useState<CheckoutOutcome | null>(() =>
+    returned?.checkout === "cancel" ? { state: "cancelled" } : returned ? { state: "confirming" } : null,
+  );
+  // Confirming is idempotent on the server, but once per return is enough (StrictMode runs effects twice).
+  const started = useRef(false);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs once, for the address the page opened with.
   useEffect(() => {
-    const params = new URLSearchParams(window.location.search);
-    const checkout = params.get("checkout");
-    const sessionId = params.get("session_id");
-    if (!checkout) return;
+    if (!returned || started.current) return;
+    started.current = true;
     window.history.replaceState(null, "", window.location.pathname);
-    if (checkout === "cancel") {
-      setOutcome({ state: "cancelled" });
-      return;
-    }
-    if (checkout !== "success" || !sessionId) return;
-    setOutcome({ state: "confirming" });
-    let active = true;
-    void confirmUntilCredited(sessionId).then((found) => {
-      if (!active) return;
+    if (returned.checkout !== "success") return;
+    void confirmUntilCredited(returned.sessionId).then((found) => {
       setOutcome(found);
       onCredited();
     });
-    return () => {
-      active = false;
-    };
   }, []);
 
   return { outcome, dismiss: () => setOutcome(null) };

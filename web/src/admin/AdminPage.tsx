@@ -26,7 +26,9 @@ export function AdminPage({ currency }: { currency: string }) {
   }
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: the newest accounts, once, on opening.
-  useEffect(() => void search(), []);
+  useEffect(() => {
+    void search();
+  }, []);
 
   return (
     <div className="admin">

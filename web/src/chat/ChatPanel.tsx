@@ -47,9 +47,13 @@ export function ChatPanel(props: ChatPanelProps) {
   const last = messages.at(-1);
   const heldNow = busy && last?.role === "assistant" ? (last.metadata?.heldCents ?? 0) : 0;
 
-  useEffect(() => onHeld(heldNow), [heldNow, onHeld]);
+  useEffect(() => {
+    onHeld(heldNow);
+  }, [heldNow, onHeld]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: follow the conversation as it grows.
-  useEffect(() => endRef.current?.scrollIntoView({ block: "end" }), [messages]);
+  useEffect(() => {
+    endRef.current?.scrollIntoView({ block: "end" });
+  }, [messages]);
 
   function send(event?: FormEvent) {
     event?.preventDefault();
