@@ -56,12 +56,15 @@ function usageOf(inputTokens: number, outputTokens: number): LanguageModelV3Usag
 function sleep(milliseconds: number, signal: AbortSignal | undefined): Promise<void> {
   if (milliseconds <= 0) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, milliseconds);
-    const stop = () => {
+    // The listener is removed when the timer fires; otherwise every word of a long answer would
+    // leave one behind on the request's signal (Node warns past ten).
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
       resolve();
     };
-    signal?.addEventListener("abort", stop, { once: true });
+    const timer = setTimeout(done, milliseconds);
+    signal?.addEventListener("abort", done, { once: true });
   });
 }
 
