@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createUIMessageStream, createUIMessageStreamResponse, type ModelMessage } from "ai";
-import type { Pool } from "../db/pool.js";
+import { type Pool, type PoolClient, transaction } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
 import { unwrap } from "../http/ledger-errors.js";
 import type { Ledger } from "../ledger/types.js";
@@ -121,8 +121,50 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
   if (question?.role !== "user") {
     throw new AppError("INVALID_REQUEST", 400, "The last message must be the user's question.");
   }
+  const estimatedInputTokens = countPromptTokens(request.messages);
+  const heldCents = holdCents(service, estimatedInputTokens);
+  const started = await transaction(service.pool, (client) =>
+    reserve(service, request, client, { question, heldCents }),
+  );
+  if ("replay" in started) return replay(service, request, started.replay);
+  const abort = new AbortController();
+  request.abortSignal.addEventListener("abort", () => abort.abort(), { once: true });
+  const messages: ModelMessage[] = request.messages.map((message) => ({
+    role: message.role,
+    content: message.text,
+  }));
+  const run = {
+    ...service,
+    userId: request.user.id,
+    holdId: started.holdId,
+    heldCents,
+    estimatedInputTokens,
+    answerId: started.answerId,
+    messages,
+    abortSignal: abort.signal,
+  };
+  return streamResponse(
+    async ({ writer }) => {
+      await streamMetered(run, writer);
+    },
+    abort,
+    service.logger,
+  );
+}
+
+type Reserved = { replay: conversations.Attempt } | { answerId: string; holdId: string };
+
+// One transaction: the question, the new attempt and its hold commit together or not at all, so a
+// refused hold leaves no attempt behind, and two requests for one message cannot both start.
+async function reserve(
+  service: ChatService,
+  request: ChatRequest,
+  client: PoolClient,
+  input: { question: ChatRequest["messages"][number]; heldCents: number },
+): Promise<Reserved> {
+  const { question } = input;
   const userId = request.user.id;
-  await conversations.saveQuestion(service.pool, {
+  await conversations.saveQuestion(client, {
     userId,
     conversationId: request.conversationId,
     title: titleOf(question.text),
@@ -130,19 +172,17 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
     messageId: question.id,
     parts: [{ type: "text", text: question.text }],
   });
-  const latest = await conversations.latestAttempt(service.pool, {
+  const latest = await conversations.latestAttempt(client, {
     userId,
     replyTo: question.id,
     staleAfterSeconds: service.holdTtlSeconds,
   });
   if (latest?.status === "streaming" && !latest.stale) throw inProgress();
-  if (latest?.status === "completed" && request.trigger === "submit-message") {
-    return replay(service, request, latest);
-  }
+  if (latest?.status === "completed" && request.trigger === "submit-message") return { replay: latest };
   const attempt = latest ? latest.attempt + 1 : 0;
   const answerId = randomUUID();
   try {
-    await conversations.startAnswer(service.pool, {
+    await conversations.startAnswer(client, {
       userId,
       id: answerId,
       conversationId: request.conversationId,
@@ -154,56 +194,14 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
     if ((error as { code?: string }).code === "23505") throw inProgress();
     throw error;
   }
-  return startMetered(service, request, { answerId, attempt, questionId: question.id });
-}
-
-async function startMetered(
-  service: ChatService,
-  request: ChatRequest,
-  answer: { answerId: string; attempt: number; questionId: string },
-): Promise<Response> {
-  const userId = request.user.id;
-  const estimatedInputTokens = countPromptTokens(request.messages);
-  const heldCents = holdCents(service, estimatedInputTokens);
   const placed = await service.ledger.placeHold({
+    client,
     userId,
-    amountCents: heldCents,
-    idempotencyKey: `chat:${userId}:${answer.questionId}:${answer.attempt}`,
+    amountCents: input.heldCents,
+    idempotencyKey: `chat:${userId}:${question.id}:${attempt}`,
     description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
   });
-  if (placed.error || placed.data.replayed) {
-    await conversations.discardAnswer(service.pool, { userId, id: answer.answerId });
-    if (placed.error) unwrap(placed);
-    throw inProgress();
-  }
-  const abort = new AbortController();
-  request.abortSignal.addEventListener("abort", () => abort.abort(), { once: true });
-  const messages: ModelMessage[] = request.messages.map((message) => ({
-    role: message.role,
-    content: message.text,
-  }));
-  const run = {
-    ...service,
-    holdId: placed.data.hold.id,
-    heldCents,
-    estimatedInputTokens,
-    answerId: answer.answerId,
-    messages,
-    abortSignal: abort.signal,
-  };
-  return streamResponse(
-    async ({ writer }) => {
-      const outcome = await streamMetered(run, writer);
-      await conversations.finishAnswer(service.pool, {
-        userId,
-        id: answer.answerId,
-        status: outcome.status,
-        parts: outcome.text === "" ? [] : [{ type: "text", text: outcome.text }],
-        chargedCents: outcome.chargedCents,
-        metadata: outcome.metadata,
-      });
-    },
-    abort,
-    service.logger,
-  );
+  if (placed.error) unwrap(placed);
+  if (placed.data === null || placed.data.replayed) throw inProgress();
+  return { answerId, holdId: placed.data.hold.id };
 }

@@ -1,8 +1,11 @@
-import type { Pool } from "../db/pool.js";
+import type { Pool, PoolClient } from "../db/pool.js";
 import { type RequestUser, withUser } from "../db/with-user.js";
 
 // The only SQL on the chat schema. Writes run as the server's login; reads a user asks for run
 // through withUser, so row-level security decides what they see.
+
+/** The pool, or a client inside the caller's transaction. */
+export type Queryable = Pool | PoolClient;
 
 export type TextPart = { type: "text"; text: string };
 export type AnswerStatus = "streaming" | "completed" | "failed";
@@ -19,7 +22,7 @@ export type Attempt = {
 
 /** Creates the conversation (or marks it used) and stores the user's message once. */
 export async function saveQuestion(
-  pool: Pool,
+  pool: Queryable,
   input: {
     userId: string;
     conversationId: string;
@@ -50,7 +53,7 @@ export async function saveQuestion(
 
 /** The newest answer attempt to a user message, if any. */
 export async function latestAttempt(
-  pool: Pool,
+  pool: Queryable,
   input: { userId: string; replyTo: string; staleAfterSeconds: number },
 ): Promise<Attempt | null> {
   const result = await pool.query(
@@ -74,7 +77,7 @@ export async function latestAttempt(
 
 /** Records that an attempt started; the unique (user, reply_to, attempt) refuses a second starter. */
 export async function startAnswer(
-  pool: Pool,
+  pool: Queryable,
   input: { userId: string; id: string; conversationId: string; replyTo: string; attempt: number },
 ): Promise<void> {
   await pool.query(
@@ -85,7 +88,7 @@ export async function startAnswer(
 }
 
 export async function finishAnswer(
-  pool: Pool,
+  pool: Queryable,
   input: {
     userId: string;
     id: string;
@@ -169,12 +172,4 @@ export function readConversation(
     );
     return { conversation, messages: messages.rows };
   });
-}
-
-/** Forgets an attempt that never got its hold, so the same attempt can be tried again later. */
-export async function discardAnswer(pool: Pool, input: { userId: string; id: string }): Promise<void> {
-  await pool.query("delete from chat.messages where user_id = $1 and id = $2 and status = 'streaming'", [
-    input.userId,
-    input.id,
-  ]);
 }

@@ -1,7 +1,9 @@
 import type { LanguageModelUsage, ModelMessage, UIMessageStreamWriter } from "ai";
 import { streamText } from "ai";
+import { type Pool, type PoolClient, transaction } from "../db/pool.js";
 import type { Balance, Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
+import { finishAnswer } from "./conversations.js";
 import type { ChatModel } from "./models.js";
 import { costCents } from "./pricing.js";
 import { countTextTokens } from "./tokens.js";
@@ -30,7 +32,9 @@ export type Outcome = {
 };
 
 export type MeteredRun = {
+  pool: Pool;
   ledger: Ledger;
+  userId: string;
   logger: Logger;
   model: ChatModel;
   creditMarkup: number;
@@ -55,7 +59,7 @@ function balanceFields(balance: Balance) {
  * Streams the model's answer into `writer`, then resolves the hold exactly once: released when the
  * provider failed before any output, otherwise settled on the usage the provider reported (or, when
  * it reported none or the client left mid-answer, on the tokens counted here). The charge never
- * exceeds the hold. Runs to the end whether or not anyone still reads the stream.
+ * exceeds the hold. Runs to the end whether or not anyone still reads the stream, and saves the answer.
  */
 export async function streamMetered(run: MeteredRun, writer: UIMessageStreamWriter): Promise<Outcome> {
   const base: ChatMetadata = { model: run.model.id, isDemo: run.model.isDemo, heldCents: run.heldCents };
@@ -92,18 +96,31 @@ export async function streamMetered(run: MeteredRun, writer: UIMessageStreamWrit
   }
   if (failure !== undefined)
     run.logger.warn({ err: failure, answerId: run.answerId }, "chat generation failed");
-  const outcome = await resolveHold(run, { text, usage, failure, base });
+  // The charge and the saved answer commit together: a saved answer always says what it cost.
+  const outcome = await transaction(run.pool, async (client) => {
+    const resolved = await resolveHold(run, client, { text, usage, failure, base });
+    await finishAnswer(client, {
+      userId: run.userId,
+      id: run.answerId,
+      status: resolved.status,
+      parts: resolved.text === "" ? [] : [{ type: "text", text: resolved.text }],
+      chargedCents: resolved.chargedCents,
+      metadata: resolved.metadata,
+    });
+    return resolved;
+  });
   writer.write({ type: "finish", messageMetadata: outcome.metadata });
   return outcome;
 }
 
 async function resolveHold(
   run: MeteredRun,
+  client: PoolClient,
   ended: { text: string; usage: LanguageModelUsage | undefined; failure: unknown; base: ChatMetadata },
 ): Promise<Outcome> {
   const { text, usage, failure, base } = ended;
   if (text === "" && (failure !== undefined || usage === undefined)) {
-    const released = await run.ledger.releaseHold({ holdId: run.holdId });
+    const released = await run.ledger.releaseHold({ client, holdId: run.holdId });
     if (released.error)
       run.logger.error({ error: released.error, holdId: run.holdId }, "hold release failed");
     const balance = released.data ? balanceFields(released.data.balance) : {};
@@ -115,6 +132,7 @@ async function resolveHold(
   // The hold was sized with a margin; should a provider still count more, the user pays what was held.
   const chargedCents = Math.min(cost, run.heldCents);
   const settled = await run.ledger.settleHold({
+    client,
     holdId: run.holdId,
     amountCents: chargedCents,
     reference: run.answerId,
