@@ -45,6 +45,15 @@ function accountEnsurer(dependencies: Dependencies) {
   };
 }
 
+function renewCookie(response: Response, cookie: string): void {
+  try {
+    response.headers.append("set-cookie", cookie);
+  } catch {
+    // A response with immutable headers (Response.redirect, a proxied fetch) cannot carry it. The
+    // session was still extended in the database; the cookie catches up at its next daily refresh.
+  }
+}
+
 /**
  * Lets a request through only with a live session, and puts the person in `context.get("user")`.
  * The first signed-in request of a person creates their credits account with the starter credits
@@ -68,6 +77,6 @@ export function requireUser(dependencies: Dependencies): MiddlewareHandler<Authe
     await ensureAccount(user);
     context.set("user", user);
     await next();
-    for (const cookie of headers.getSetCookie()) context.res.headers.append("set-cookie", cookie);
+    for (const cookie of headers.getSetCookie()) renewCookie(context.res, cookie);
   };
 }
