@@ -38,6 +38,12 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
   const checkout = useCheckoutReturn(() => void onRefresh());
   const { currency } = config;
 
+  // The checkout notice belongs to the page the person came back to; elsewhere it would go stale.
+  const dismissCheckout = checkout.dismiss;
+  useEffect(() => {
+    if (path !== "/") dismissCheckout();
+  }, [path, dismissCheckout]);
+
   useEffect(() => {
     void api<ModelInfo>("/api/chat/model").then((result) => setModel(result.data));
   }, []);

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "../shared/api.js";
 
 export type CheckoutOutcome =
@@ -63,5 +63,6 @@ export function useCheckoutReturn(onCredited: () => void) {
     });
   }, []);
 
-  return { outcome, dismiss: () => setOutcome(null) };
+  const dismiss = useCallback(() => setOutcome(null), []);
+  return { outcome, dismiss };
 }

@@ -116,7 +116,11 @@ export function ChatPanel(props: ChatPanelProps) {
       </div>
       {problem?.code === "INSUFFICIENT_CREDITS" ? (
         <Notice tone="warning" title="Not enough credit for an answer">
-          <p>{problem.message}</p>
+          <p>
+            {problem.neededCents !== undefined && problem.availableCents !== undefined
+              ? `This answer needs up to ${formatCents(problem.neededCents, currency)} and ${formatCents(Math.max(0, problem.availableCents), currency)} is available. Buy credits to continue.`
+              : problem.message}
+          </p>
           <button type="button" className="button-primary button-small" onClick={focusBuyCredits}>
             Buy credits
           </button>

@@ -2,10 +2,24 @@
  * The web app's only door to the server: JSON over HTTP with the session cookie. Failures are values
  * with a stable code and the server's message (which says what to do next), never thrown.
  */
-export type ApiError = { code: string; message: string; status: number; fields?: string[] };
+export type ApiError = {
+  code: string;
+  message: string;
+  status: number;
+  fields?: string[];
+  /** For INSUFFICIENT_CREDITS: what the answer needs and what is available. */
+  neededCents?: number;
+  availableCents?: number;
+};
 export type ApiResult<T> = { data: T; error: null } | { data: null; error: ApiError };
 
-type ErrorShape = { code?: unknown; message?: unknown; fields?: unknown };
+type ErrorShape = {
+  code?: unknown;
+  message?: unknown;
+  fields?: unknown;
+  neededCents?: unknown;
+  availableCents?: unknown;
+};
 
 const networkError: ApiError = {
   code: "NETWORK",
@@ -26,6 +40,8 @@ export function readError(status: number, body: unknown): ApiError {
         : "Something went wrong on our side. Try again in a moment.",
     status,
     ...(fields ? { fields } : {}),
+    ...(typeof shape.neededCents === "number" ? { neededCents: shape.neededCents } : {}),
+    ...(typeof shape.availableCents === "number" ? { availableCents: shape.availableCents } : {}),
   };
 }
 

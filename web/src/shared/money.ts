@@ -25,6 +25,15 @@ export function kindInWords(kind: string): string {
   return kindWords[kind] ?? kind.replace(/_/g, " ");
 }
 
+/** "Nov 24, 4:54 PM"; the year only when it is not this one. */
 export function formatDate(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const date = new Date(iso);
+  const thisYear = date.getFullYear() === new Date().getFullYear();
+  return date.toLocaleString(undefined, {
+    month: "short",
+    day: "numeric",
+    ...(thisYear ? {} : { year: "numeric" }),
+    hour: "numeric",
+    minute: "2-digit",
+  });
 }
