@@ -1,0 +1,138 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { streamText } from "ai";
+import { Hono } from "hono";
+import { resolveModel } from "../src/ai/models.js";
+import { chatRoutes } from "../src/ai/routes.js";
+import type { AuthedEnv } from "../src/auth/types.js";
+import { type Config, loadConfig } from "../src/config.js";
+import { openDatabase } from "../src/db/database.js";
+import { migrate } from "../src/db/migrate.js";
+import type { Pool } from "../src/db/pool.js";
+import { createLedger } from "../src/ledger/index.js";
+import { createLogger } from "../src/logger.js";
+
+/**
+ * Metering overhead of a chat: the latency of a demo-model answer through POST /api/chat (hold,
+ * settle, saved conversation, UI message stream) minus the same model called bare with streamText.
+ * Target: p50 overhead ≤ 5 ms. Runs on an already migrated `pool`; see `main` below to run alone.
+ */
+export async function benchChat(input: { pool: Pool; config: Config; iterations?: number }) {
+  const iterations = input.iterations ?? 300;
+  const warmup = Math.min(50, iterations);
+  const logger = createLogger("silent");
+  const ledger = createLedger({ pool: input.pool, holdTtlSeconds: input.config.holdTtlSeconds });
+  const model = resolveModel({ ...input.config, aiModel: "demo" }, { demoWordDelayMs: 0 });
+  const userId = `bench-chat-${Date.now()}`;
+  await ledger.ensureAccount({ userId, email: `${userId}@example.com`, signupBonusCents: 10_000_000 });
+  const app = new Hono<AuthedEnv>();
+  app.use("*", async (context, next) => {
+    context.set("user", { id: userId, email: `${userId}@example.com`, name: "bench", isAdmin: false });
+    await next();
+  });
+  app.route("/", chatRoutes({ config: input.config, pool: input.pool, logger, ledger }, { model }));
+
+  const question = "What does the metering of this chat cost in latency?";
+  const throughRoute = async (index: number) => {
+    const response = await app.request("/api/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        id: `bench-${index % 20}`,
+        messages: [{ id: `${userId}-${index}`, role: "user", parts: [{ type: "text", text: question }] }],
+      }),
+    });
+    if (response.status !== 200)
+      throw new Error(`chat answered ${response.status}: ${await response.text()}`);
+    await response.text();
+  };
+  // The same protocol without metering: separates what holds and saving cost from what the UI
+  // message stream itself costs.
+  const unmetered = new Hono();
+  unmetered.post("/", () =>
+    streamText({
+      model: model.languageModel,
+      prompt: question,
+      maxOutputTokens: input.config.maxOutputTokens,
+    }).toUIMessageStreamResponse(),
+  );
+  const throughUnmetered = async () => {
+    await (await unmetered.request("/", { method: "POST" })).text();
+  };
+  const bare = async () => {
+    const result = streamText({
+      model: model.languageModel,
+      prompt: question,
+      maxOutputTokens: input.config.maxOutputTokens,
+    });
+    for await (const _ of result.textStream);
+  };
+
+  const routeMs: number[] = [];
+  const bareMs: number[] = [];
+  const unmeteredMs: number[] = [];
+  for (let index = 0; index < warmup + iterations; index++) {
+    // Interleaved, so drift in the machine's load hits both sides alike.
+    const routeStart = performance.now();
+    await throughRoute(index);
+    const routeEnd = performance.now();
+    await bare();
+    const bareEnd = performance.now();
+    await throughUnmetered();
+    const unmeteredEnd = performance.now();
+    if (index < warmup) continue;
+    routeMs.push(routeEnd - routeStart);
+    bareMs.push(bareEnd - routeEnd);
+    unmeteredMs.push(unmeteredEnd - bareEnd);
+  }
+  const route = percentiles(routeMs);
+  const bareModel = percentiles(bareMs);
+  const unmeteredRoute = percentiles(unmeteredMs);
+  const overheadP50Ms = round(route.p50 - bareModel.p50);
+  return {
+    name: "chat_metering_overhead",
+    iterations,
+    routeMs: route,
+    bareModelMs: bareModel,
+    unmeteredStreamMs: unmeteredRoute,
+    overheadMs: { p50: overheadP50Ms, p99: round(route.p99 - bareModel.p99) },
+    meteringOnlyOverheadMs: {
+      p50: round(route.p50 - unmeteredRoute.p50),
+      p99: round(route.p99 - unmeteredRoute.p99),
+    },
+    targetP50Ms: 5,
+    meetsTarget: overheadP50Ms <= 5,
+  };
+}
+
+const round = (value: number) => Math.round(value * 100) / 100;
+
+function percentiles(samples: number[]) {
+  const sorted = [...samples].sort((left, right) => left - right);
+  const at = (fraction: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? 0;
+  return { p50: round(at(0.5)), p99: round(at(0.99)) };
+}
+
+/** Alone: `npx tsx bench/chat.ts` on DATABASE_URL, or on a throwaway embedded PostgreSQL. */
+async function main() {
+  const dataDir = await mkdtemp(join(tmpdir(), "coinslot-bench-chat-"));
+  const config = loadConfig({
+    ...process.env,
+    DATA_DIR: process.env.DATABASE_URL ? undefined : dataDir,
+    LOG_LEVEL: "silent",
+  });
+  const database = await openDatabase(config, createLogger("silent"));
+  try {
+    const migrated = await migrate(database.pool);
+    if (migrated.error) throw migrated.error;
+    process.stdout.write(`${JSON.stringify(await benchChat({ pool: database.pool, config }))}\n`);
+  } finally {
+    await database.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await main();
