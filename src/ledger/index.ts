@@ -9,6 +9,7 @@ import { expireHolds } from "./sweep.js";
 import type { Ledger, Result } from "./types.js";
 import { checkOneOf } from "./validate.js";
 
+export { createSpendBatcher, type SpendBatcher } from "./spend-batcher.js";
 export { startHoldSweeper } from "./sweeper.js";
 export type { Ledger } from "./types.js";
 
