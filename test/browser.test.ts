@@ -110,10 +110,19 @@ describe("the journey of a new customer", () => {
     await screenshotBoth(page, "6-history");
 
     await page.getByRole("link", { name: "Conversations" }).click();
-    await page
-      .getByRole("button", { name: /What does a ledger that never loses a cent look like\?/ })
-      .waitFor();
+    const saved = page.getByRole("button", {
+      name: /What does a ledger that never loses a cent look like\?/,
+    });
+    await saved.waitFor();
     await screenshotBoth(page, "7-conversations");
+    // Reopened in a fresh chat, the saved answer still shows what it cost.
+    await page.getByRole("link", { name: "Chat" }).click();
+    await page.getByRole("button", { name: "New chat" }).click();
+    await page.getByRole("link", { name: "Conversations" }).click();
+    await saved.click();
+    await expect
+      .poll(() => page.getByTestId("answer-cost").textContent())
+      .toBe(`Cost $${(chargedCents / 100).toFixed(2)}`);
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in to Coinslot" }).waitFor();
@@ -161,6 +170,12 @@ describe("the states around it", () => {
     await screenshotBoth(page, "9-insufficient-credits");
     await page.getByRole("button", { name: "Buy credits" }).click();
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("buy-amount");
+
+    await page.getByRole("button", { name: "Buy now" }).click();
+    await page.waitForURL(/\/simulator\/checkout\/cs_sim_/);
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByText("Checkout cancelled").waitFor();
+    expect(new URL(page.url()).search).toBe("");
     expect(await balanceCents(page)).toBe(0);
     expect(consoleProblems(page)).toEqual([]);
   });
