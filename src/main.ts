@@ -1,13 +1,13 @@
-import { serve } from "@hono/node-server";
+import { type ServerType, serve } from "@hono/node-server";
 import { resolveModel } from "./ai/models.js";
 import { describeGoogleSignIn } from "./auth/better-auth.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
 import { readEnvironment } from "./environment.js";
 import { createApp } from "./http/app.js";
 import { createLedger, startHoldSweeper } from "./ledger/index.js";
-import { createLogger } from "./logger.js";
+import { createLogger, type Logger } from "./logger.js";
 
 const shutdownTimeoutMs = 10_000;
 
@@ -22,17 +22,47 @@ function readConfig() {
   }
 }
 
-async function main(): Promise<void> {
-  const config = readConfig();
-  // A model that cannot be priced or reached stops the start here, with the setting to fix.
-  resolveModel(config);
-  const logger = createLogger(config.logLevel);
+type Cleanup = () => Promise<void>;
+
+// Resources are registered as they come up and released in reverse order. A signal that arrives
+// during start-up waits for start-up to finish, so nothing it began (the embedded PostgreSQL above
+// all) is left running as an orphan.
+const cleanups: Cleanup[] = [];
+let starting: Promise<void> = Promise.resolve();
+let stopping = false;
+
+async function stop(code: number, logger?: Logger): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  // If something hangs, leave anyway rather than be killed mid-way by the supervisor.
+  setTimeout(() => process.exit(1), shutdownTimeoutMs).unref();
+  await starting.catch(() => undefined);
+  logger?.info("shutting down");
+  for (const cleanup of cleanups.reverse()) {
+    await cleanup().catch((error: unknown) => logger?.error({ err: error }, "shutdown step failed"));
+  }
+  logger?.info("stopped");
+  process.exit(code);
+}
+
+/** Stops accepting connections, lets in-flight requests (streaming chats included) finish. */
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((done) => {
+    server.close(() => done());
+    // Idle keep-alive connections would hold close() open until the client drops them.
+    const http = server as Partial<import("node:http").Server>;
+    const timer = setInterval(() => http.closeIdleConnections?.(), 100);
+    server.once("close", () => clearInterval(timer));
+  });
+}
+
+async function start(config: Config, logger: Logger): Promise<void> {
   const database = await openDatabase(config, logger);
+  cleanups.push(() => database.close());
   const migration = await migrate(database.pool);
   if (migration.error) {
     logger.fatal({ err: migration.error }, "migrations failed");
-    await database.close();
-    process.exit(1);
+    throw migration.error;
   }
   logger.info(
     { applied: migration.applied },
@@ -46,34 +76,37 @@ async function main(): Promise<void> {
     logger,
     intervalMs: Math.min(config.holdTtlSeconds * 250, 30_000),
   });
+  cleanups.push(() => sweeper.stop());
   const app = createApp({ config, pool: database.pool, logger, ledger });
-  const server = serve({ fetch: app.fetch, port: config.port }, () => {
-    process.stdout.write(`Coinslot is running at ${config.appUrl}\n`);
-    process.stdout.write(`${describeGoogleSignIn(config)}\n`);
+  await new Promise<void>((listening, failed) => {
+    const server = serve({ fetch: app.fetch, port: config.port }, () => listening());
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      const hint =
+        error.code === "EADDRINUSE" ? ` Port ${config.port} is taken: set PORT to another number.` : "";
+      failed(new Error(`The HTTP server could not start: ${error.message}.${hint}`));
+    });
+    cleanups.push(() => closeServer(server));
   });
-  server.on("error", async (error: NodeJS.ErrnoException) => {
-    const hint =
-      error.code === "EADDRINUSE" ? ` Port ${config.port} is taken: set PORT to another number.` : "";
-    logger.fatal({ err: error }, `the HTTP server could not start.${hint}`);
-    await database.close();
-    process.exit(1);
-  });
+  process.stdout.write(`Coinslot is running at ${config.appUrl}\n`);
+  process.stdout.write(`${describeGoogleSignIn(config)}\n`);
+}
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    // If something hangs, leave anyway rather than be killed mid-way by the supervisor.
-    setTimeout(() => process.exit(1), shutdownTimeoutMs).unref();
-    await new Promise<void>((done) => server.close(() => done()));
-    await sweeper.stop();
-    await database.close();
-    logger.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+async function main(): Promise<void> {
+  const config = readConfig();
+  // A model that cannot be priced or reached stops the start here, with the setting to fix.
+  resolveModel(config);
+  const logger = createLogger(config.logLevel);
+  process.on("SIGINT", () => void stop(0, logger));
+  process.on("SIGTERM", () => void stop(0, logger));
+  starting = start(config, logger);
+  try {
+    await starting;
+  } catch (error) {
+    process.stderr.write(
+      `Coinslot could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    await stop(1, logger);
+  }
 }
 
 main().catch((error: unknown) => {

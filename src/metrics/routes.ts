@@ -12,7 +12,7 @@ export function measureRequests(): MiddlewareHandler {
     try {
       await next();
     } finally {
-      const route = context.res.status === 404 ? "unmatched" : routePath(context, -1);
+      const route = context.res.status === 404 ? "unmatched" : routePath(context);
       httpRequests.observe(
         { method: context.req.method, route, status: String(context.res.status) },
         (performance.now() - startedAt) / 1000,
