@@ -88,12 +88,7 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
       <div className={`layout ${isAdminPage ? "layout-wide" : ""}`}>
         {checkout.outcome ? (
           <div className="layout-notice">
-            <CheckoutNotice
-              outcome={checkout.outcome}
-              balanceCents={me.balanceCents}
-              currency={currency}
-              onDismiss={checkout.dismiss}
-            />
+            <CheckoutNotice outcome={checkout.outcome} currency={currency} onDismiss={checkout.dismiss} />
           </div>
         ) : null}
         {isAdminPage ? null : (

@@ -2,15 +2,13 @@ import { formatCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
 import type { CheckoutOutcome } from "./checkout-return.js";
 
-/** What happened at checkout, in one sentence, with the balance it led to. */
+/** What happened at checkout, in one sentence; the balance card beside it shows the result. */
 export function CheckoutNotice({
   outcome,
-  balanceCents,
   currency,
   onDismiss,
 }: {
   outcome: CheckoutOutcome;
-  balanceCents: number;
   currency: string;
   onDismiss: () => void;
 }) {
@@ -25,7 +23,7 @@ export function CheckoutNotice({
     case "credited":
       return (
         <Notice tone="success" title="Payment complete" onDismiss={onDismiss}>
-          {money(outcome.amountCents)} of credit was added. Your balance is now {money(balanceCents)}.
+          {money(outcome.amountCents)} of credit was added to your balance.
         </Notice>
       );
     case "pending":
