@@ -1,3 +1,4 @@
+import { aiChecks } from "../ai/checks.js";
 import type { Config } from "../config.js";
 import { type Migration, readMigrations } from "../db/migrate.js";
 import type { Pool } from "../db/pool.js";
@@ -220,5 +221,5 @@ function authChecks(config: Config, environment: Record<string, string | undefin
 
 /** Checks of the settings alone, no database needed. */
 export function configChecks(config: Config, environment: Record<string, string | undefined>): Check[] {
-  return [...authChecks(config, environment), ...stripeChecks(config, environment)];
+  return [...authChecks(config, environment), ...stripeChecks(config, environment), ...aiChecks(config)];
 }
