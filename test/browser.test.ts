@@ -139,6 +139,7 @@ describe("the states around it", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByText("Enter an email address like you@example.com.").waitFor();
     await page.getByText("Enter your password.").waitFor();
+    expect(await page.getByRole("button", { name: "Continue with Google" }).count()).toBe(0);
     expect(await page.getByLabel("Email").getAttribute("aria-invalid")).toBe("true");
 
     await page.getByLabel("Email").fill(customerEmail || "nobody@example.com");
@@ -224,5 +225,30 @@ describe("the states around it", () => {
     await customer.locator("tr[data-kind=refund]").waitFor();
     expect(consoleProblems(customer)).toEqual([]);
     expect(consoleProblems(admin)).toEqual([]);
+  });
+});
+
+describe("Google sign-in, when configured", () => {
+  it("shows the Google button, which sends the browser to Google's consent page", async () => {
+    const withGoogle = await startWebServer({
+      GOOGLE_CLIENT_ID: "browser-test-client.apps.googleusercontent.com",
+      GOOGLE_CLIENT_SECRET: "browser-test-secret",
+    });
+    try {
+      const page = await newPage();
+      // No network here: catch the navigation to Google and answer it locally.
+      await page.route("https://accounts.google.com/**", (route) =>
+        route.fulfill({ contentType: "text/html", body: "<title>Google</title>" }),
+      );
+      await page.goto(withGoogle.url);
+      await page.getByRole("button", { name: "Continue with Google" }).click();
+      await page.waitForURL(/^https:\/\/accounts\.google\.com\//);
+      const google = new URL(page.url());
+      expect(google.searchParams.get("client_id")).toBe("browser-test-client.apps.googleusercontent.com");
+      expect(google.searchParams.get("redirect_uri")).toBe(`${withGoogle.url}/api/auth/callback/google`);
+      expect(consoleProblems(page)).toEqual([]);
+    } finally {
+      await withGoogle.close();
+    }
   });
 });
