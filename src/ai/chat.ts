@@ -33,6 +33,7 @@ export type ChatRequest = {
 // what they report, so settlement rarely has to cap the charge at the hold.
 const inputEstimateMargin = 1.25;
 const longestTitle = 80;
+const generationShareOfHold = 0.8;
 
 /** What a chat may cost at most: the counted prompt plus the whole output limit. */
 export function holdCents(service: ChatService, estimatedInputTokens: number): number {
@@ -129,6 +130,9 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
   if ("replay" in started) return replay(service, request, started.replay);
   const abort = new AbortController();
   request.abortSignal.addEventListener("abort", () => abort.abort(), { once: true });
+  // Stop a generation well before its hold could expire, so it is always settled, never free.
+  const deadline = setTimeout(() => abort.abort(), service.holdTtlSeconds * generationShareOfHold * 1000);
+  deadline.unref();
   const messages: ModelMessage[] = request.messages.map((message) => ({
     role: message.role,
     content: message.text,
@@ -145,7 +149,11 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
   };
   return streamResponse(
     async ({ writer }) => {
-      await streamMetered(run, writer);
+      try {
+        await streamMetered(run, writer);
+      } finally {
+        clearTimeout(deadline);
+      }
     },
     abort,
     service.logger,

@@ -145,7 +145,7 @@ async function resolveHold(
     inputTokens,
     outputTokens,
     ...(settled.data ? balanceFields(settled.data.balance) : {}),
-    ...(usage === undefined ? { interrupted: true } : {}),
+    ...(usage === undefined || failure !== undefined ? { interrupted: true } : {}),
   };
   return { status: "completed", text, chargedCents: metadata.chargedCents ?? 0, metadata };
 }

@@ -128,6 +128,19 @@ describe("POST /api/chat with a mock model", () => {
     });
   });
 
+  it("charges what was generated when the provider fails mid-answer", async () => {
+    const { app, ledger } = setup({ words: ["one", " two", " three"], failAfterWords: 2 });
+    const user = await userWithBalance(ledger, newId("midway"), 100_000);
+    const chunks = await readChunks(
+      await postChat(app, user.id, chatBody({ chatId: newId("c"), messageId: newId("m"), text: "Count" })),
+    );
+    expect(answerText(chunks)).toBe("one two");
+    expect(chunks.find((chunk) => chunk.type === "error")?.errorText).toContain("only the part you received");
+    // 7 counted prompt tokens and the 2 tokens of "one two", × 4.
+    expect(finishMetadata(chunks)).toMatchObject({ interrupted: true, outputTokens: 2, chargedCents: 36 });
+    expect(await ledgerState(database.pool, user.id)).toMatchObject({ balanceCents: 99_964, openHolds: 0 });
+  });
+
   it("charges on counted tokens when the provider reports no usage", async () => {
     const { app, ledger } = setup({ usage: null, words: ["one", " two", " three"] });
     const user = await userWithBalance(ledger, newId("nousage"), 100_000);

@@ -117,6 +117,8 @@ export function mockModel(options: {
   words?: string[];
   usage?: { input: number; output: number } | null;
   fail?: boolean;
+  /** Fails with a stream error after this many words. */
+  failAfterWords?: number;
   price?: ChatModel["price"];
 }): { model: ChatModel; mock: MockLanguageModelV3 } {
   const words = options.words ?? ["Paris", " is", " the", " capital."];
@@ -143,6 +145,12 @@ export function mockModel(options: {
           },
         },
       ];
+      if (options.failAfterWords !== undefined) {
+        parts.splice(2 + options.failAfterWords, parts.length, {
+          type: "error",
+          error: new Error("connection reset"),
+        });
+      }
       const stream = new ReadableStream<LanguageModelV3StreamPart>({
         start(controller) {
           for (const part of parts) controller.enqueue(part);
