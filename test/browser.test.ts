@@ -178,6 +178,25 @@ describe("the states around it", () => {
     await page.getByText("Checkout cancelled").waitFor();
     expect(new URL(page.url()).search).toBe("");
     expect(await balanceCents(page)).toBe(0);
+
+    // History comes a page (20 entries) at a time: 2 entries so far, 25 more make two pages. Entry ids
+    // now pass from one digit to two, so a cursor compared as text would repeat or skip entries.
+    for (let index = 0; index < 25; index += 1) {
+      const granted = await server.ledger.grant({
+        userId: me.user.id,
+        amountCents: 1,
+        kind: "adjustment",
+        idempotencyKey: `test-cent-${me.user.id}-${index}`,
+        description: `Test cent ${index}`,
+      });
+      expect(granted.error).toBeNull();
+    }
+    await page.getByRole("link", { name: "History" }).click();
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(20);
+    await page.getByRole("button", { name: "Show older entries" }).click();
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(27);
+    expect(await page.getByRole("button", { name: "Show older entries" }).count()).toBe(0);
+    expect(await page.locator("tbody tr").last().textContent()).toContain("Welcome credit");
     expect(consoleProblems(page)).toEqual([]);
   });
 
