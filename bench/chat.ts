@@ -17,14 +17,16 @@ import { createLogger } from "../src/logger.js";
 /**
  * Metering overhead of a chat: the latency of a demo-model answer through POST /api/chat (hold,
  * settle, saved conversation, UI message stream) minus the same model called bare with streamText.
- * Target: p50 overhead ≤ 5 ms. Runs on an already migrated `pool`; see `main` below to run alone.
+ * Target: p50 overhead ≤ 5 ms. Runs on an already migrated `pool` (bench/index.ts can call
+ * `benchChat({ pool })`); `npx tsx bench/chat.ts` runs it alone.
  */
-export async function benchChat(input: { pool: Pool; config: Config; iterations?: number }) {
+export async function benchChat(input: { pool: Pool; config?: Config; iterations?: number }) {
+  const config = input.config ?? benchConfig();
   const iterations = input.iterations ?? 300;
   const warmup = Math.min(50, iterations);
   const logger = createLogger("silent");
-  const ledger = createLedger({ pool: input.pool, holdTtlSeconds: input.config.holdTtlSeconds });
-  const model = resolveModel({ ...input.config, aiModel: "demo" }, { demoWordDelayMs: 0 });
+  const ledger = createLedger({ pool: input.pool, holdTtlSeconds: config.holdTtlSeconds });
+  const model = resolveModel({ ...config, aiModel: "demo" }, { demoWordDelayMs: 0 });
   const userId = `bench-chat-${Date.now()}`;
   await ledger.ensureAccount({ userId, email: `${userId}@example.com`, signupBonusCents: 10_000_000 });
   const app = new Hono<AuthedEnv>();
@@ -32,7 +34,7 @@ export async function benchChat(input: { pool: Pool; config: Config; iterations?
     context.set("user", { id: userId, email: `${userId}@example.com`, name: "bench", isAdmin: false });
     await next();
   });
-  app.route("/", chatRoutes({ config: input.config, pool: input.pool, logger, ledger }, { model }));
+  app.route("/", chatRoutes({ config, pool: input.pool, logger, ledger }, { model }));
 
   const question = "What does the metering of this chat cost in latency?";
   const throughRoute = async (index: number) => {
@@ -55,7 +57,7 @@ export async function benchChat(input: { pool: Pool; config: Config; iterations?
     streamText({
       model: model.languageModel,
       prompt: question,
-      maxOutputTokens: input.config.maxOutputTokens,
+      maxOutputTokens: config.maxOutputTokens,
     }).toUIMessageStreamResponse(),
   );
   const throughUnmetered = async () => {
@@ -65,7 +67,7 @@ export async function benchChat(input: { pool: Pool; config: Config; iterations?
     const result = streamText({
       model: model.languageModel,
       prompt: question,
-      maxOutputTokens: input.config.maxOutputTokens,
+      maxOutputTokens: config.maxOutputTokens,
     });
     for await (const _ of result.textStream);
   };
@@ -105,6 +107,15 @@ export async function benchChat(input: { pool: Pool; config: Config; iterations?
     targetP50Ms: 5,
     meetsTarget: overheadP50Ms <= 5,
   };
+}
+
+// The defaults of every chat setting; fixed secrets so nothing is generated on disk.
+function benchConfig(): Config {
+  return loadConfig({
+    AUTH_SECRET: "bench-secret-".padEnd(32, "x"),
+    STRIPE_WEBHOOK_SECRET: "whsec_bench",
+    LOG_LEVEL: "silent",
+  });
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
