@@ -1,5 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { createUIMessageStream, createUIMessageStreamResponse, type ModelMessage } from "ai";
+import {
+  createUIMessageStream,
+  createUIMessageStreamResponse,
+  type ModelMessage,
+  type UIMessageChunk,
+} from "ai";
 import { type Pool, type PoolClient, transaction } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
 import { unwrap } from "../http/ledger-errors.js";
@@ -65,7 +70,7 @@ function streamResponse(
   const reader = stream.getReader();
   // A client that goes away cancels the body: stop the model so it stops costing, and let the
   // running stream settle what was generated.
-  const guarded = new ReadableStream<Awaited<ReturnType<typeof reader.read>>["value"] & object>({
+  const guarded = new ReadableStream<UIMessageChunk>({
     async pull(controller) {
       const next = await reader.read();
       if (next.done) controller.close();

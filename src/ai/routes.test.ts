@@ -161,6 +161,8 @@ describe("POST /api/chat with a mock model", () => {
     const response = await postChat(app, user.id, body);
     expect(response.status).toBe(400);
     expect((await postChat(app, user.id, { messages: "no" })).status).toBe(400);
+    const huge = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "x".repeat(3 * 1024 * 1024) });
+    expect((await postChat(app, user.id, huge)).status).toBe(413);
   });
 });
 

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { AuthedEnv } from "../auth/types.js";
 import type { Config } from "../config.js";
@@ -29,6 +30,7 @@ const chatBody = z.looseObject({
 });
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 const longestConversation = 1_000;
+const longestChatBodyBytes = 2 * 1024 * 1024;
 
 function textOf(parts: z.infer<typeof part>[]): string {
   return parts.map((piece) => (piece.type === "text" ? (piece.text ?? "") : "")).join("");
@@ -59,7 +61,18 @@ export function chatRoutes(
   };
   const routes = new Hono<AuthedEnv>();
 
-  routes.post("/api/chat", async (context) => {
+  const chatBodyLimit = bodyLimit({
+    maxSize: longestChatBodyBytes,
+    onError: () => {
+      throw new AppError(
+        "PAYLOAD_TOO_LARGE",
+        413,
+        "This chat is too long to send: start a new conversation.",
+      );
+    },
+  });
+
+  routes.post("/api/chat", chatBodyLimit, async (context) => {
     const body = parseInput(chatBody, await readJson(context));
     const messages = body.messages.map((entry) => ({
       id: entry.id,
