@@ -110,6 +110,30 @@ describe("POST /api/chat with a mock model", () => {
     expect(await ledgerState(database.pool, user.id)).toMatchObject({ usageEntries: 2, openHolds: 0 });
   });
 
+  it("answers 409 while the same message is being answered, and retries once that answer's process died", async () => {
+    const { app, ledger, mock, config } = setup({ usage: { input: 1, output: 1 } });
+    const user = await userWithBalance(ledger, newId("crash"), 100_000);
+    const body = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "Still there?" });
+    await readChunks(await postChat(app, user.id, body));
+    // As if this answer were still streaming in another process.
+    await database.pool.query(
+      "update chat.messages set status = 'streaming' where user_id = $1 and role = 'assistant'",
+      [user.id],
+    );
+    const busy = await postChat(app, user.id, body);
+    expect(busy.status).toBe(409);
+    expect((await busy.json()).error.code).toBe("CHAT_IN_PROGRESS");
+    // That process died: once a hold's lifetime has passed, the message is answered again.
+    await database.pool.query(
+      "update chat.messages set updated_at = now() - make_interval(secs => $2) where user_id = $1 and role = 'assistant'",
+      [user.id, config.holdTtlSeconds + 1],
+    );
+    const retried = await readChunks(await postChat(app, user.id, body));
+    expect(finishMetadata(retried)).toMatchObject({ chargedCents: 8 });
+    expect(mock.doStreamCalls).toHaveLength(2);
+    expect(await ledgerState(database.pool, user.id)).toMatchObject({ usageEntries: 2, openHolds: 0 });
+  });
+
   it("releases the hold and charges nothing when the provider fails before any output", async () => {
     const { app, ledger } = setup({ fail: true });
     const user = await userWithBalance(ledger, newId("fail"), 100_000);
