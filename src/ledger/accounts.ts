@@ -2,7 +2,7 @@ import { isUniqueViolation, read, runAtomic, type Target } from "./execute.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type AccountRow, type BalanceRow, type EntryRow, toAccount, toBalance, toEntry } from "./rows.js";
 import type { Account, Balance, Entry, Result } from "./types.js";
-import { checkAmount, checkOptionalText, checkUserId, isIdText } from "./validate.js";
+import { checkAmount, checkText, checkUserId, isIdText } from "./validate.js";
 
 // The account and its signup bonus in one statement, so an account never exists without the entry
 // that explains its balance. A second call (or a concurrent first one) finds the user id taken and
@@ -30,10 +30,7 @@ export async function ensureAccount(
   const problem =
     checkUserId(input.userId) ??
     checkAmount(input.signupBonusCents, 0) ??
-    (typeof input.email === "string" && input.email.length >= 3
-      ? null
-      : fail("INVALID_ARGUMENT", "email must be an email address.")) ??
-    checkOptionalText("email", input.email, 320);
+    checkText("email", input.email, { min: 3, max: 320 });
   if (problem) return problem;
   let rows: (AccountRow & { bonus_entries: number })[];
   try {

@@ -1,12 +1,13 @@
 import type { Pool } from "../db/pool.js";
 import { recordLedgerOperation } from "../metrics/registry.js";
 import { ensureAccount, getBalance, listEntries } from "./accounts.js";
+import type { Target } from "./execute.js";
 import { placeHold } from "./holds.js";
-import { move } from "./movements.js";
+import { type Movement, move } from "./movements.js";
 import { releaseHold, settleHold } from "./resolve.js";
 
 import { expireHolds } from "./sweep.js";
-import type { Ledger, Result } from "./types.js";
+import type { Change, EntryKind, Ledger, Result } from "./types.js";
 import { checkOneOf } from "./validate.js";
 
 export { createSpendBatcher, type SpendBatcher } from "./spend-batcher.js";
@@ -23,6 +24,16 @@ async function measured<T>(operation: string, pending: Promise<Result<T>>): Prom
   const replayed = result.data !== null && (result.data as { replayed?: boolean }).replayed === true;
   recordLedgerOperation(operation, result.error ? result.error.code : replayed ? "replayed" : "ok");
   return result;
+}
+
+/** Each operation accepts only its own kinds of entry (a grant cannot write `usage`). */
+function moveOfKind(
+  allowed: readonly EntryKind[],
+  target: Target,
+  movement: Movement,
+): Promise<Result<Change>> {
+  const problem = checkOneOf("kind", movement.kind, allowed);
+  return problem ? Promise.resolve(problem) : move(target, movement);
 }
 
 /**
@@ -42,23 +53,17 @@ export function createLedger(options: { pool: Pool; holdTtlSeconds: number }): L
     grant: ({ client, ...input }) =>
       measured(
         "grant",
-        (async () =>
-          checkOneOf("kind", input.kind, grantKinds) ??
-          move({ pool, client }, { ...input, direction: "credit", mayOverdraw: true }))(),
+        moveOfKind(grantKinds, { pool, client }, { ...input, direction: "credit", mayOverdraw: true }),
       ),
     spend: ({ client, kind = "usage", ...input }) =>
       measured(
         "spend",
-        (async () =>
-          checkOneOf("kind", kind, spendKinds) ??
-          move({ pool, client }, { ...input, kind, direction: "debit", mayOverdraw: false }))(),
+        moveOfKind(spendKinds, { pool, client }, { ...input, kind, direction: "debit", mayOverdraw: false }),
       ),
     clawBack: ({ client, ...input }) =>
       measured(
         "claw_back",
-        (async () =>
-          checkOneOf("kind", input.kind, clawBackKinds) ??
-          move({ pool, client }, { ...input, direction: "debit", mayOverdraw: true }))(),
+        moveOfKind(clawBackKinds, { pool, client }, { ...input, direction: "debit", mayOverdraw: true }),
       ),
     placeHold: ({ client, ttlSeconds = holdTtlSeconds, ...input }) =>
       measured("place_hold", placeHold({ pool, client }, { ...input, ttlSeconds })),

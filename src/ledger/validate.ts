@@ -24,7 +24,7 @@ export function checkAmount(amountCents: unknown, minCents = 1, maxCents = maxAm
   return null;
 }
 
-function checkText(name: string, value: unknown, options: { min: number; max: number }): Problem {
+export function checkText(name: string, value: unknown, options: { min: number; max: number }): Problem {
   if (typeof value !== "string" || value.length < options.min || value.length > options.max) {
     return fail("INVALID_ARGUMENT", `${name} must be text of ${options.min} to ${options.max} characters.`);
   }
