@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PoolClient, transaction } from "../src/db/pool.js";
 import { withUser } from "../src/db/with-user.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { errorCodeOf, tablesIn } from "./support/rls.js";
 
 // The pattern of rls.test.ts, for the chat schema: whatever a later migration adds to `chat` must
 // keep these properties, or this file fails.
@@ -23,25 +24,6 @@ async function seed(user: { id: string }) {
   );
 }
 
-async function tablesIn(schema: string) {
-  const result = await database.pool.query(
-    `select c.relname as name, c.relrowsecurity as rls, c.relforcerowsecurity as forced
-       from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = $1 and c.relkind in ('r', 'p') order by 1`,
-    [schema],
-  );
-  return result.rows as { name: string; rls: boolean; forced: boolean }[];
-}
-
-async function errorCodeOf(work: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await work();
-    return undefined;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-}
-
 beforeAll(async () => {
   database = await createTestDatabase();
   await seed(alice);
@@ -51,13 +33,13 @@ afterAll(() => database.drop());
 
 describe("row-level security on chat", () => {
   it("is enabled and forced on every table", async () => {
-    const tables = await tablesIn("chat");
+    const tables = await tablesIn(database.pool, "chat");
     expect(tables.map((table) => table.name)).toEqual(["conversations", "messages"]);
     for (const table of tables) expect(table).toEqual({ name: table.name, rls: true, forced: true });
   });
 
   it("shows a signed-in user only their own rows, even under the same conversation id", async () => {
-    for (const { name } of await tablesIn("chat")) {
+    for (const { name } of await tablesIn(database.pool, "chat")) {
       const rows = await withUser(database.pool, alice, (client) =>
         client.query(`select user_id from chat.${name}`),
       );
@@ -88,7 +70,7 @@ describe("row-level security on chat", () => {
   });
 
   it("gives anon nothing at all", async () => {
-    for (const { name } of await tablesIn("chat")) {
+    for (const { name } of await tablesIn(database.pool, "chat")) {
       const code = await errorCodeOf(() =>
         transaction(database.pool, async (client: PoolClient) => {
           await client.query("set local role anon");

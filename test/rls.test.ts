@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PoolClient, transaction } from "../src/db/pool.js";
 import { withUser } from "../src/db/with-user.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { errorCodeOf, tablesIn } from "./support/rls.js";
 
 // Row-level security is proven against the real schema: whatever a future migration adds to
 // `credits` must keep these properties, or this file fails.
@@ -23,25 +24,6 @@ async function seed(user: { id: string; email: string }) {
   await database.pool.query(sql.replaceAll("$1", `'${user.id}'`).replaceAll("$2", `'${user.email}'`));
 }
 
-async function tablesIn(schema: string): Promise<{ name: string; rls: boolean; forced: boolean }[]> {
-  const result = await database.pool.query(
-    `select c.relname as name, c.relrowsecurity as rls, c.relforcerowsecurity as forced
-       from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = $1 and c.relkind in ('r', 'p') order by 1`,
-    [schema],
-  );
-  return result.rows;
-}
-
-async function errorCodeOf(work: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await work();
-    return undefined;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-}
-
 beforeAll(async () => {
   database = await createTestDatabase();
   await seed(alice);
@@ -51,11 +33,11 @@ afterAll(() => database.drop());
 
 describe("row-level security on credits", () => {
   it("is enabled and forced on every table, including ones added later", async () => {
-    const tables = await tablesIn("credits");
+    const tables = await tablesIn(database.pool, "credits");
     expect(tables.map((table) => table.name)).toEqual(
       expect.arrayContaining(["accounts", "entries", "holds", "payments", "stripe_events"]),
     );
-    for (const table of [...tables, ...(await tablesIn("coinslot_private"))]) {
+    for (const table of [...tables, ...(await tablesIn(database.pool, "coinslot_private"))]) {
       expect({ table: table.name, rls: table.rls, forced: table.forced }).toEqual({
         table: table.name,
         rls: true,
@@ -65,7 +47,7 @@ describe("row-level security on credits", () => {
   });
 
   it("shows a signed-in user exactly their own rows in every table", async () => {
-    const tables = await tablesIn("credits");
+    const tables = await tablesIn(database.pool, "credits");
     for (const { name } of tables) {
       const rows = await withUser(database.pool, alice, (client) =>
         client.query(`select user_id from credits.${name}`),
@@ -88,7 +70,7 @@ describe("row-level security on credits", () => {
       `update credits.${table} set user_id = user_id where user_id = '${alice.id}'`,
       `delete from credits.${table} where user_id = '${alice.id}'`,
     ];
-    for (const { name } of await tablesIn("credits")) {
+    for (const { name } of await tablesIn(database.pool, "credits")) {
       for (const sql of writes(name)) {
         const code = await errorCodeOf(() => withUser(database.pool, alice, (client) => client.query(sql)));
         expect({ sql, code }).toEqual({ sql, code: "42501" });
@@ -110,7 +92,7 @@ describe("row-level security on credits", () => {
         ]);
         return client.query(sql);
       });
-    for (const { name } of await tablesIn("credits")) {
+    for (const { name } of await tablesIn(database.pool, "credits")) {
       expect(await errorCodeOf(() => asAnon(`select * from credits.${name}`))).toBe("42501");
     }
     expect(await errorCodeOf(() => asAnon("select * from coinslot_private.migrations"))).toBe("42501");
