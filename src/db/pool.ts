@@ -22,6 +22,12 @@ export function createPool(options: { url: string; max?: number; logger: Logger 
     application_name: "coinslot",
   });
   pool.on("error", (error) => options.logger.warn({ err: error }, "idle database connection failed"));
+  // A connection that dies while checked out (a terminated backend, a restarted server) can emit
+  // 'error' with nobody listening, which would crash the process. The query in flight or the next
+  // one fails anyway and the pool discards the connection on release, so logging is enough.
+  pool.on("connect", (client) => {
+    client.on("error", (error) => options.logger.warn({ err: error }, "database connection failed"));
+  });
   return pool;
 }
 
