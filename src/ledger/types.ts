@@ -48,7 +48,7 @@ export type Entry = {
 
 export type Balance = { userId: string; balanceCents: number; heldCents: number; availableCents: number };
 
-/** The outcome of a change: the entry written (or found, when replayed) and the balance after it. */
+/** The outcome of a change: the entry written (or found, when replayed) and the balance after it (the current balance when replayed). */
 export type Change = { entry: Entry; balance: Balance; replayed: boolean };
 
 export type HoldStatus = "open" | "settled" | "released" | "expired";
@@ -129,7 +129,11 @@ export type Ledger = {
       ttlSeconds?: number;
     } & InTransaction,
   ): Promise<Result<{ hold: Hold; balance: Balance; replayed: boolean }>>;
-  /** Charges `amountCents` (0 to the held amount) as a `usage` entry and releases the rest. Once. */
+  /**
+   * Charges `amountCents` (0 to the held amount) as a `usage` entry and releases the rest. Once: a
+   * second settle or release is HOLD_NOT_OPEN, as is settling a hold past its expiry (which expires
+   * it); more than was held is INVALID_AMOUNT and changes nothing.
+   */
   settleHold(
     input: { holdId: string; amountCents: number; description?: string; reference?: string } & InTransaction,
   ): Promise<Result<{ hold: Hold; entry: Entry | null; balance: Balance }>>;
