@@ -1,18 +1,22 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadConfig } from "../src/config.js";
 import { startEmbeddedPostgres } from "../src/db/embedded.js";
 import { migrate } from "../src/db/migrate.js";
 import { createPool, type Pool } from "../src/db/pool.js";
 import { createLedger, createSpendBatcher } from "../src/ledger/index.js";
 import { createLogger } from "../src/logger.js";
+import { benchAuth } from "./auth.js";
+import { benchChat } from "./chat.js";
 import { type Measurement, measure, type SpendCall } from "./measure.js";
 import { batchedSpend, moduleSpend, rawSpend } from "./paths.js";
 
 // `npm run bench`: spends per second through the raw SQL baseline, the ledger module and the spend
 // batcher, over many accounts and over one hot account, against one embedded PostgreSQL with its
 // default (durable) settings and one pool size for all. JSON on stdout; progress on stderr.
-// BENCH_OPERATIONS, BENCH_CALLERS, BENCH_POOL_SIZE and BENCH_FSYNC=off change the run.
+// BENCH_OPERATIONS, BENCH_CALLERS, BENCH_POOL_SIZE and BENCH_FSYNC=off change the run. Then, on the
+// same server, the metering overhead of a chat (bench/chat.ts) and the cost of sign-in (bench/auth.ts).
 const operations = Number(process.env.BENCH_OPERATIONS ?? 4_000);
 const callers = Number(process.env.BENCH_CALLERS ?? 64);
 const poolSize = Number(process.env.BENCH_POOL_SIZE ?? 16);
@@ -102,9 +106,19 @@ async function main(): Promise<void> {
         batchedOverRaw: ratio(measured.batched, measured.raw),
       };
     }
+    process.stderr.write("bench: chat metering and sign-in...\n");
+    // Fixed secrets, so nothing is generated on disk; every other setting at its default.
+    const config = loadConfig({
+      AUTH_SECRET: "bench-secret-".padEnd(32, "x"),
+      STRIPE_WEBHOOK_SECRET: "whsec_bench",
+      DATA_DIR: directory,
+      LOG_LEVEL: "silent",
+    });
     const output = {
       settings: { operations, callers, poolSize, accounts: accountCount, durable, batcher: batcher.stats() },
       ...results,
+      chat: await benchChat({ pool, config }),
+      auth: await benchAuth({ pool, config }),
     };
     process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   } finally {
