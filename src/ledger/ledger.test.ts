@@ -263,6 +263,31 @@ describe("inside the caller's transaction", () => {
   });
 });
 
+describe("holds inside the caller's transaction", () => {
+  it("settles with the caller's commit, stays open on its rollback, and refuses a second settle without breaking it", async () => {
+    const userId = await newAccount(100);
+    const holdId = (await ledger.placeHold({ userId, amountCents: 50, idempotencyKey: key() })).data?.hold
+      .id as string;
+    await expect(
+      transaction(database.pool, async (client) => {
+        expect((await ledger.settleHold({ holdId, amountCents: 20, client })).error).toBeNull();
+        throw new Error("saving the answer failed");
+      }),
+    ).rejects.toThrow();
+    expect((await ledger.getBalance(userId)).data).toMatchObject({ balanceCents: 100, heldCents: 50 });
+    await transaction(database.pool, async (client) => {
+      expect((await ledger.settleHold({ holdId, amountCents: 20, client })).data?.balance.balanceCents).toBe(
+        80,
+      );
+      const again = await ledger.settleHold({ holdId, amountCents: 20, client });
+      expect(again.error?.code).toBe("HOLD_NOT_OPEN");
+      await client.query("select 1");
+    });
+    expect((await ledger.getBalance(userId)).data).toMatchObject({ balanceCents: 80, heldCents: 0 });
+    expect(await entriesTotal(userId)).toBe(80);
+  });
+});
+
 describe("listEntries", () => {
   it("pages newest first with a cursor and bounded limits", async () => {
     const userId = await newAccount(1);
