@@ -1,4 +1,5 @@
 import type { Pool } from "../db/pool.js";
+import { recordLedgerOperation } from "../metrics/registry.js";
 import { applySpendBatch, type SpendRequest } from "./spend-batch.js";
 import type { Change, Ledger, Result } from "./types.js";
 import { checkChange, checkOneOf } from "./validate.js";
@@ -63,6 +64,7 @@ export function createSpendBatcher(options: {
         const decision = decisions[index];
         if (decision && "applied" in decision) {
           counts.batchedSpends += 1;
+          recordLedgerOperation("spend_batched", "ok");
           waiting.resolve({ data: decision.applied, error: null });
         } else oneByOne(waiting);
       });
