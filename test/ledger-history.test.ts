@@ -194,7 +194,11 @@ it(`keeps every invariant through ${operationCount} random operations on ${worke
   const checker = (async () => {
     while (running) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      checkpoints.push(await findInvariantViolations(database.pool));
+      const visibleTo = users[checkpoints.length % users.length] as string;
+      checkpoints.push([
+        ...(await findInvariantViolations(database.pool)),
+        ...(await findVisibilityViolations(database.pool, visibleTo)),
+      ]);
     }
   })();
   const perWorker = operationCount / workerCount;
