@@ -1,4 +1,4 @@
-import { isUniqueViolation, read, runAtomic, type Target } from "./execute.js";
+import { isRecoverableUniqueViolation, read, runAtomic, type Target } from "./execute.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type AccountRow, type BalanceRow, type EntryRow, toAccount, toBalance, toEntry } from "./rows.js";
 import type { Account, Balance, Entry, Result } from "./types.js";
@@ -36,7 +36,7 @@ export async function ensureAccount(
   try {
     rows = await runAtomic(target, ensureStatement, [input.userId, input.email, input.signupBonusCents]);
   } catch (error) {
-    if (!isUniqueViolation(error, "accounts_email_key")) throw error;
+    if (!isRecoverableUniqueViolation(target, error, "accounts_email_key")) throw error;
     return fail("INVALID_ARGUMENT", `Another account already uses ${input.email}; one email, one account.`);
   }
   const [created] = rows;

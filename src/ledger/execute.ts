@@ -1,8 +1,13 @@
 import type { QueryResultRow } from "pg";
 import type { Pool, PoolClient } from "../db/pool.js";
 
-/** Where a ledger statement runs: the pool (its own transaction) or the caller's transaction. */
-export type Target = { pool: Pool; client?: PoolClient };
+/**
+ * Where a ledger statement runs: the pool (its own transaction) or the caller's transaction.
+ * `savepoint: false` (with a client) means the caller rolls its whole transaction back on any thrown
+ * error, so the statement needs no savepoint of its own: two round trips fewer, but a deadlock or a
+ * unique violation is thrown to the caller (who may retry the whole transaction), never absorbed.
+ */
+export type Target = { pool: Pool; client?: PoolClient; savepoint?: boolean };
 
 // A deadlock can only cost a retry, never money: the refused statement was rolled back whole. One
 // arises when a replayed placeHold waits on a hold that a settle (waiting on the same account) is
@@ -25,6 +30,8 @@ export async function runAtomic<Row extends QueryResultRow>(
     try {
       return await runOnce<Row>(target, text, values);
     } catch (error) {
+      // Without a savepoint the caller's transaction is already aborted: only the caller can retry.
+      if (!absorbsErrors(target)) throw error;
       if (attempt >= maxAttempts || !retriedCodes.has(errorCode(error))) throw error;
     }
   }
@@ -37,6 +44,7 @@ async function runOnce<Row extends QueryResultRow>(
 ): Promise<Row[]> {
   const { client } = target;
   if (!client) return (await target.pool.query<Row>(text, values)).rows;
+  if (target.savepoint === false) return (await client.query<Row>(text, values)).rows;
   await client.query("savepoint coinslot_ledger");
   try {
     const result = await client.query<Row>(text, values);
@@ -62,6 +70,19 @@ export async function read<Row extends QueryResultRow>(
 ): Promise<Row[]> {
   const runner = target.client ?? target.pool;
   return (await runner.query<Row>(text, values)).rows;
+}
+
+/** False when a failed statement has aborted the caller's transaction (no savepoint to return to). */
+function absorbsErrors(target: Target): boolean {
+  return !target.client || target.savepoint !== false;
+}
+
+/**
+ * True when `error` is the unique violation on `constraint` and the target can still read after it,
+ * so the operation can answer with the first result (a replay) instead of throwing.
+ */
+export function isRecoverableUniqueViolation(target: Target, error: unknown, constraint: string): boolean {
+  return absorbsErrors(target) && isUniqueViolation(error, constraint);
 }
 
 /** True when `error` is PostgreSQL's unique violation on the named constraint. */

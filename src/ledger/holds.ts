@@ -1,4 +1,4 @@
-import { isUniqueViolation, read, runAtomic, type Target } from "./execute.js";
+import { isRecoverableUniqueViolation, read, runAtomic, type Target } from "./execute.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type BalanceRow, type HoldRow, toBalance, toHold } from "./rows.js";
 import type { Balance, Hold, Result } from "./types.js";
@@ -53,7 +53,7 @@ export async function placeHold(target: Target, input: PlaceHoldInput): Promise<
       input.ttlSeconds,
     ]);
   } catch (error) {
-    if (!isUniqueViolation(error, "holds_idempotency_key_key")) throw error;
+    if (!isRecoverableUniqueViolation(target, error, "holds_idempotency_key_key")) throw error;
     rows = [];
   }
   const row = rows[0];

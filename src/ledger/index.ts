@@ -48,27 +48,41 @@ function moveOfKind(
 export function createLedger(options: { pool: Pool; holdTtlSeconds: number }): Ledger {
   const { pool, holdTtlSeconds } = options;
   return {
-    ensureAccount: ({ client, ...input }) =>
-      measured("ensure_account", ensureAccount({ pool, client }, input)),
-    grant: ({ client, ...input }) =>
+    ensureAccount: ({ client, savepoint, ...input }) =>
+      measured("ensure_account", ensureAccount({ pool, client, savepoint }, input)),
+    grant: ({ client, savepoint, ...input }) =>
       measured(
         "grant",
-        moveOfKind(grantKinds, { pool, client }, { ...input, direction: "credit", mayOverdraw: true }),
+        moveOfKind(
+          grantKinds,
+          { pool, client, savepoint },
+          { ...input, direction: "credit", mayOverdraw: true },
+        ),
       ),
-    spend: ({ client, kind = "usage", ...input }) =>
+    spend: ({ client, savepoint, kind = "usage", ...input }) =>
       measured(
         "spend",
-        moveOfKind(spendKinds, { pool, client }, { ...input, kind, direction: "debit", mayOverdraw: false }),
+        moveOfKind(
+          spendKinds,
+          { pool, client, savepoint },
+          { ...input, kind, direction: "debit", mayOverdraw: false },
+        ),
       ),
-    clawBack: ({ client, ...input }) =>
+    clawBack: ({ client, savepoint, ...input }) =>
       measured(
         "claw_back",
-        moveOfKind(clawBackKinds, { pool, client }, { ...input, direction: "debit", mayOverdraw: true }),
+        moveOfKind(
+          clawBackKinds,
+          { pool, client, savepoint },
+          { ...input, direction: "debit", mayOverdraw: true },
+        ),
       ),
-    placeHold: ({ client, ttlSeconds = holdTtlSeconds, ...input }) =>
-      measured("place_hold", placeHold({ pool, client }, { ...input, ttlSeconds })),
-    settleHold: ({ client, ...input }) => measured("settle_hold", settleHold({ pool, client }, input)),
-    releaseHold: ({ client, ...input }) => measured("release_hold", releaseHold({ pool, client }, input)),
+    placeHold: ({ client, savepoint, ttlSeconds = holdTtlSeconds, ...input }) =>
+      measured("place_hold", placeHold({ pool, client, savepoint }, { ...input, ttlSeconds })),
+    settleHold: ({ client, savepoint, ...input }) =>
+      measured("settle_hold", settleHold({ pool, client, savepoint }, input)),
+    releaseHold: ({ client, savepoint, ...input }) =>
+      measured("release_hold", releaseHold({ pool, client, savepoint }, input)),
     sweepExpiredHolds: (input = {}) => expireHolds({ pool }, input),
     getBalance: (userId) => getBalance({ pool }, userId),
     listEntries: (input) => listEntries({ pool }, input),

@@ -1,4 +1,4 @@
-import { isUniqueViolation, read, runAtomic, type Target } from "./execute.js";
+import { isRecoverableUniqueViolation, read, runAtomic, type Target } from "./execute.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type BalanceRow, type EntryRow, toBalance, toEntry } from "./rows.js";
 import type { Change, EntryKind, Result } from "./types.js";
@@ -61,7 +61,7 @@ export async function move(target: Target, request: Movement): Promise<Result<Ch
       movement.mayOverdraw,
     ]);
   } catch (error) {
-    if (!isUniqueViolation(error, "entries_idempotency_key_key")) throw error;
+    if (!isRecoverableUniqueViolation(target, error, "entries_idempotency_key_key")) throw error;
     rows = [];
   }
   const row = rows[0];

@@ -77,9 +77,12 @@ export type Account = {
 /**
  * Operations accept an optional `client` to run inside the caller's transaction (billing records the
  * Stripe event and the payment in the same transaction as the credit). Without one, each operation
- * is its own transaction.
+ * is its own transaction. Inside one, an operation runs under a savepoint so a refused statement
+ * leaves the transaction usable; `savepoint: false` saves those two round trips for a caller that
+ * rolls back on any thrown error anyway, and then a replayed key's unique violation or a deadlock
+ * is thrown (the caller retries the whole transaction) instead of being answered or retried here.
  */
-export type InTransaction = { client?: PoolClient };
+export type InTransaction = { client?: PoolClient; savepoint?: boolean };
 
 export type Ledger = {
   /** Creates the account with a `signup_bonus` entry of `signupBonusCents` exactly once (key `signup:<userId>`). */
