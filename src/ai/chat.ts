@@ -11,7 +11,7 @@ import { unwrap } from "../http/ledger-errors.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import * as conversations from "./conversations.js";
-import { type ChatMetadata, streamMetered } from "./metered-stream.js";
+import { type ChatMetadata, conflictAttempts, streamMetered } from "./metered-stream.js";
 import type { ChatModel } from "./models.js";
 import { costCents } from "./pricing.js";
 import { countPromptTokens } from "./tokens.js";
@@ -129,9 +129,14 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
   }
   const estimatedInputTokens = countPromptTokens(request.messages);
   const heldCents = holdCents(service, estimatedInputTokens);
-  const started = await transaction(service.pool, (client) =>
-    reserve(service, request, client, { question, heldCents }),
-  );
+  const started = await transaction(
+    service.pool,
+    (client) => reserve(service, request, client, { question, heldCents }),
+    { attempts: conflictAttempts },
+  ).catch((error: unknown) => {
+    // Another request started this attempt, or placed its hold, a moment ago.
+    throw (error as { code?: string }).code === "23505" ? inProgress() : error;
+  });
   if ("replay" in started) return replay(service, request, started.replay);
   const abort = new AbortController();
   request.abortSignal.addEventListener("abort", () => abort.abort(), { once: true });
@@ -177,43 +182,46 @@ async function reserve(
 ): Promise<Reserved> {
   const { question } = input;
   const userId = request.user.id;
-  await conversations.saveQuestion(client, {
-    userId,
-    conversationId: request.conversationId,
-    title: titleOf(question.text),
-    model: service.model.id,
-    messageId: question.id,
-    parts: [{ type: "text", text: question.text }],
-  });
-  const latest = await conversations.latestAttempt(client, {
-    userId,
-    replyTo: question.id,
-    staleAfterSeconds: service.holdTtlSeconds,
-  });
+  // Independent statements, sent together (the pool pipelines): one round trip for both.
+  const [, latest] = await Promise.all([
+    conversations.saveQuestion(client, {
+      userId,
+      conversationId: request.conversationId,
+      title: titleOf(question.text),
+      model: service.model.id,
+      messageId: question.id,
+      parts: [{ type: "text", text: question.text }],
+    }),
+    conversations.latestAttempt(client, {
+      userId,
+      replyTo: question.id,
+      staleAfterSeconds: service.holdTtlSeconds,
+    }),
+  ]);
   if (latest?.status === "streaming" && !latest.stale) throw inProgress();
   if (latest?.status === "completed" && request.trigger === "submit-message") return { replay: latest };
   const attempt = latest ? latest.attempt + 1 : 0;
   const answerId = randomUUID();
-  try {
-    await conversations.startAnswer(client, {
+  // Sent together: if another request started this attempt, the insert fails first (23505, which
+  // answers 409) and the hold, in the now aborted transaction, fails after it without reserving.
+  const [, placed] = await Promise.all([
+    conversations.startAnswer(client, {
       userId,
       id: answerId,
       conversationId: request.conversationId,
       replyTo: question.id,
       attempt,
-    });
-  } catch (error) {
-    // Another request started this attempt a moment ago.
-    if ((error as { code?: string }).code === "23505") throw inProgress();
-    throw error;
-  }
-  const placed = await service.ledger.placeHold({
-    client,
-    userId,
-    amountCents: input.heldCents,
-    idempotencyKey: `chat:${userId}:${question.id}:${attempt}`,
-    description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
-  });
+    }),
+    service.ledger.placeHold({
+      client,
+      // Any error rolls this whole transaction back, so the hold needs no savepoint of its own.
+      savepoint: false,
+      userId,
+      amountCents: input.heldCents,
+      idempotencyKey: `chat:${userId}:${question.id}:${attempt}`,
+      description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
+    }),
+  ]);
   if (placed.error) unwrap(placed);
   if (placed.data === null || placed.data.replayed) throw inProgress();
   return { answerId, holdId: placed.data.hold.id };

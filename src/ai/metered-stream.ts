@@ -47,6 +47,12 @@ export type MeteredRun = {
   abortSignal: AbortSignal;
 };
 
+/**
+ * How often a chat transaction runs when PostgreSQL aborts it on a deadlock (two chats of one user):
+ * both of them act only inside the database, so running them again is safe.
+ */
+export const conflictAttempts = 4;
+
 const providerFailedText =
   "The AI provider failed before answering; nothing was charged. Try again in a moment.";
 const failedMidwayText = "The AI provider stopped mid-answer; only the part you received was charged.";
@@ -97,18 +103,22 @@ export async function streamMetered(run: MeteredRun, writer: UIMessageStreamWrit
   if (failure !== undefined)
     run.logger.warn({ err: failure, answerId: run.answerId }, "chat generation failed");
   // The charge and the saved answer commit together: a saved answer always says what it cost.
-  const outcome = await transaction(run.pool, async (client) => {
-    const resolved = await resolveHold(run, client, { text, usage, failure, base });
-    await finishAnswer(client, {
-      userId: run.userId,
-      id: run.answerId,
-      status: resolved.status,
-      parts: resolved.text === "" ? [] : [{ type: "text", text: resolved.text }],
-      chargedCents: resolved.chargedCents,
-      metadata: resolved.metadata,
-    });
-    return resolved;
-  });
+  const outcome = await transaction(
+    run.pool,
+    async (client) => {
+      const resolved = await resolveHold(run, client, { text, usage, failure, base });
+      await finishAnswer(client, {
+        userId: run.userId,
+        id: run.answerId,
+        status: resolved.status,
+        parts: resolved.text === "" ? [] : [{ type: "text", text: resolved.text }],
+        chargedCents: resolved.chargedCents,
+        metadata: resolved.metadata,
+      });
+      return resolved;
+    },
+    { attempts: conflictAttempts },
+  );
   writer.write({ type: "finish", messageMetadata: outcome.metadata });
   return outcome;
 }
@@ -120,7 +130,7 @@ async function resolveHold(
 ): Promise<Outcome> {
   const { text, usage, failure, base } = ended;
   if (text === "" && (failure !== undefined || usage === undefined)) {
-    const released = await run.ledger.releaseHold({ client, holdId: run.holdId });
+    const released = await run.ledger.releaseHold({ client, savepoint: false, holdId: run.holdId });
     if (released.error)
       run.logger.error({ error: released.error, holdId: run.holdId }, "hold release failed");
     const balance = released.data ? balanceFields(released.data.balance) : {};
@@ -133,6 +143,8 @@ async function resolveHold(
   const chargedCents = Math.min(cost, run.heldCents);
   const settled = await run.ledger.settleHold({
     client,
+    // Any error rolls the whole transaction back (and it runs again on a deadlock): no savepoint.
+    savepoint: false,
     holdId: run.holdId,
     amountCents: chargedCents,
     reference: run.answerId,

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../test/support/database.js";
+import { transaction } from "./pool.js";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.drop());
+
+const conflict = (code: string) => Object.assign(new Error("aborted by PostgreSQL"), { code });
+
+describe("transaction", () => {
+  it("runs again after a deadlock when attempts allow, and commits the run that succeeded", async () => {
+    let runs = 0;
+    const value = await transaction(
+      database.pool,
+      async (client) => {
+        runs += 1;
+        const { rows } = await client.query<{ value: number }>("select 7 as value");
+        if (runs === 1) throw conflict("40P01");
+        return rows[0]?.value;
+      },
+      { attempts: 3 },
+    );
+    expect({ runs, value }).toEqual({ runs: 2, value: 7 });
+  });
+
+  it("runs once by default, and never reruns on other errors", async () => {
+    let runs = 0;
+    const failing = (code: string, attempts?: number) =>
+      transaction(
+        database.pool,
+        async () => {
+          runs += 1;
+          throw conflict(code);
+        },
+        attempts ? { attempts } : {},
+      );
+    await expect(failing("40P01")).rejects.toMatchObject({ code: "40P01" });
+    expect(runs).toBe(1);
+    await expect(failing("23505", 3)).rejects.toMatchObject({ code: "23505" });
+    expect(runs).toBe(2);
+    await expect(failing("40001", 3)).rejects.toMatchObject({ code: "40001" });
+    expect(runs).toBe(5);
+  });
+});
