@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,5 +97,33 @@ describe("npm start on the embedded database", () => {
     });
     expect(result.stderr).not.toContain("done is not a function");
     expect(result.status).toBe(3);
+  });
+
+  it("stops everything when a supervisor sends SIGTERM to npm start itself", async () => {
+    // npm forwards SIGTERM to its script's shell only; the script execs the server so the signal
+    // reaches it, instead of orphaning the server and its PostgreSQL behind a dead shell.
+    const ownDataDir = mkdtempSync(join(tmpdir(), "coinslot-npm-"));
+    const { DATABASE_URL: _unused, ...inherited } = process.env;
+    const npm = spawn("npm", ["start"], {
+      env: { ...inherited, DATA_DIR: ownDataDir, PORT: String(await freePort()), NODE_ENV: "development" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    npm.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<number | null>((done) => npm.once("exit", (code) => done(code)));
+    for (let waited = 0; !output.includes("Coinslot is running at") && waited < 240; waited += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(output).toContain("Coinslot is running at");
+    expect(postgresProcessesFor(ownDataDir).length).toBeGreaterThan(0);
+    npm.kill("SIGTERM");
+    await exited;
+    for (let waited = 0; postgresProcessesFor(ownDataDir).length > 0 && waited < 40; waited += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(postgresProcessesFor(ownDataDir)).toEqual([]);
+    expect(output).toContain('"msg":"stopped"');
   });
 });

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { ensureWebBuild } from "../../scripts/web-build.js";
 import { startEmbeddedPostgres } from "../../src/db/embedded.js";
 import { createLogger } from "../../src/logger.js";
 
@@ -17,6 +18,9 @@ declare module "vitest" {
  * temporary folder. Durability is traded for speed (fsync off) because the folder dies with the run.
  */
 export default async function setup(project: TestProject) {
+  // Built once here, before any file runs, so suites that serve the web app (or run `npm start`,
+  // whose prestart builds when stale) never race two builds into dist/web.
+  await ensureWebBuild();
   const given = process.env.TEST_DATABASE_URL;
   if (given) {
     project.provide("adminDatabaseUrl", given);
