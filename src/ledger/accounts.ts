@@ -37,6 +37,13 @@ export async function ensureAccount(
     rows = await runAtomic(target, ensureStatement, [input.userId, input.email, input.signupBonusCents]);
   } catch (error) {
     if (!isRecoverableUniqueViolation(target, error, "accounts_email_key")) throw error;
+    // Two first requests of the same person race: the loser can trip the email's unique index
+    // before the primary key's, so an email conflict is only another person's when no account
+    // exists for this user.
+    const [mine] = await read<AccountRow>(target, "select * from credits.accounts where user_id = $1", [
+      input.userId,
+    ]);
+    if (mine) return ok({ account: toAccount(mine), created: false });
     return fail("INVALID_ARGUMENT", `Another account already uses ${input.email}; one email, one account.`);
   }
   const [created] = rows;
