@@ -1,9 +1,10 @@
 import type { Config } from "../config.js";
 
-/** `1234` and `"usd"` → `"$12.34"`; other currencies as `12.34 EUR`. For messages and pages. */
+/** `1234` and `"usd"` → `"$12.34"` (`-1234` → `"-$12.34"`); other currencies as `12.34 EUR`. */
 export function formatCents(amountCents: number, currency: string): string {
-  const units = (amountCents / 100).toFixed(2);
-  return currency.toLowerCase() === "usd" ? `$${units}` : `${units} ${currency.toUpperCase()}`;
+  const sign = amountCents < 0 ? "-" : "";
+  const units = (Math.abs(amountCents) / 100).toFixed(2);
+  return currency.toLowerCase() === "usd" ? `${sign}$${units}` : `${sign}${units} ${currency.toUpperCase()}`;
 }
 
 /**

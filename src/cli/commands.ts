@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { formatCents } from "../billing/amount.js";
 import { migrate } from "../db/migrate.js";
 import type { Pool } from "../db/pool.js";
 import type { Entry, Ledger } from "../ledger/types.js";
@@ -6,15 +7,10 @@ import type { Entry, Ledger } from "../ledger/types.js";
 /** What a command prints, and its exit code. Commands never call process.exit, so they can be tested. */
 export type Outcome = { code: number; output: string };
 
-export type CommandContext = { pool: Pool; ledger: Ledger };
+export type CommandContext = { pool: Pool; ledger: Ledger; currency: string };
 
 const ok = (output: string): Outcome => ({ code: 0, output });
 const failure = (output: string): Outcome => ({ code: 1, output });
-
-export function dollars(cents: number): string {
-  const sign = cents < 0 ? "-" : "";
-  return `${sign}$${(Math.abs(cents) / 100).toFixed(2)}`;
-}
 
 async function userIdByEmail(pool: Pool, email: string): Promise<string | undefined> {
   const result = await pool.query<{ user_id: string }>(
@@ -68,7 +64,7 @@ export async function grantCommand(
   const { balance, replayed } = result.data;
   const verb = replayed ? "Already applied earlier" : cents > 0 ? "Granted" : "Removed";
   return ok(
-    `${verb} ${dollars(Math.abs(cents))} for ${input.email}; balance ${dollars(balance.balanceCents)}.`,
+    `${verb} ${formatCents(Math.abs(cents), context.currency)} for ${input.email}; balance ${formatCents(balance.balanceCents, context.currency)}.`,
   );
 }
 
@@ -79,7 +75,11 @@ export async function balanceCommand(context: CommandContext, email: string): Pr
   if (result.error) return failure(result.error.message);
   const { balanceCents, heldCents, availableCents } = result.data;
   return ok(
-    `${email}: balance ${dollars(balanceCents)}, held ${dollars(heldCents)}, available ${dollars(availableCents)}`,
+    [
+      `${email}: balance ${formatCents(balanceCents, context.currency)}`,
+      `held ${formatCents(heldCents, context.currency)}`,
+      `available ${formatCents(availableCents, context.currency)}`,
+    ].join(", "),
   );
 }
 
@@ -87,11 +87,11 @@ function csvField(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
-function entryLine(entry: Entry, csv: boolean): string {
+function entryLine(entry: Entry, csv: boolean, currency: string): string {
   const fields = [entry.createdAt.toISOString(), entry.kind, String(entry.amountCents), entry.description];
   return csv
     ? fields.map(csvField).join(",")
-    : `${fields[0]}  ${entry.kind.padEnd(16)} ${dollars(entry.amountCents).padStart(10)}  ${entry.description}`;
+    : `${fields[0]}  ${entry.kind.padEnd(16)} ${formatCents(entry.amountCents, currency).padStart(10)}  ${entry.description}`;
 }
 
 /** Every entry of the account, newest first, paging through the ledger (bounded pages, no giant query). */
@@ -106,7 +106,7 @@ export async function ledgerCommand(
   do {
     const page = await context.ledger.listEntries({ userId, limit: 100, cursor });
     if (page.error) return failure(page.error.message);
-    lines.push(...page.data.entries.map((entry) => entryLine(entry, input.csv)));
+    lines.push(...page.data.entries.map((entry) => entryLine(entry, input.csv, context.currency)));
     cursor = page.data.nextCursor ?? undefined;
   } while (cursor);
   return ok(lines.join("\n"));

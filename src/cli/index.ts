@@ -66,15 +66,17 @@ async function main(): Promise<number> {
   const database = await openDatabaseForCommand(config, createLogger("silent"));
   try {
     const ledger = createLedger({ pool: database.pool, holdTtlSeconds: config.holdTtlSeconds });
-    const outcome = await run(process.argv.slice(2), { pool: database.pool, ledger }).catch(
-      (error: Error) => ({
-        code: 1,
-        output:
-          error.message.includes("Unknown option") || error.message.includes("argument")
-            ? `${error.message}\n${usage}`
-            : error.message,
-      }),
-    );
+    const outcome = await run(process.argv.slice(2), {
+      pool: database.pool,
+      ledger,
+      currency: config.currency,
+    }).catch((error: Error) => ({
+      code: 1,
+      output:
+        error.message.includes("Unknown option") || error.message.includes("argument")
+          ? `${error.message}\n${usage}`
+          : error.message,
+    }));
     (outcome.code === 0 ? process.stdout : process.stderr).write(`${outcome.output}\n`);
     return outcome.code;
   } finally {
