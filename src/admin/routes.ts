@@ -1,8 +1,8 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
+import { requireAdmin } from "../auth/require-admin.js";
 import type { AuthedEnv } from "../auth/types.js";
 import type { AppDependencies } from "../http/app.js";
-import { AppError } from "../http/errors.js";
 import { unwrap } from "../http/ledger-errors.js";
 import { parseInput, readJson } from "../http/validation.js";
 import { searchAccounts } from "./repo.js";
@@ -26,13 +26,6 @@ const pageInput = z.object({
   limit: z.coerce.number().int().min(1).max(100).optional(),
   cursor: z.string().max(200).optional(),
 });
-
-const requireAdmin: MiddlewareHandler<AuthedEnv> = async (context, next) => {
-  if (!context.get("user")?.isAdmin) {
-    throw new AppError("FORBIDDEN", 403, "Only admins (listed in ADMIN_EMAILS) can do this.");
-  }
-  await next();
-};
 
 /**
  * Admin routes: find accounts, read their ledger, and add or remove credits with a reason. Every

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import { z } from "zod";
+import { requireAdmin } from "../auth/require-admin.js";
 import type { AuthedEnv } from "../auth/types.js";
 import { AppError } from "../http/errors.js";
 import { parseInput, readJson } from "../http/validation.js";
@@ -63,10 +64,7 @@ function accountRoutes(context: BillingContext): Hono<AuthedEnv> {
     return httpContext.json({ payment });
   });
 
-  app.post("/api/admin/payments/:checkoutSessionId/refund", async (httpContext) => {
-    if (!httpContext.get("user").isAdmin) {
-      throw new AppError("FORBIDDEN", 403, "Only administrators can refund payments.");
-    }
+  app.post("/api/admin/payments/:checkoutSessionId/refund", requireAdmin, async (httpContext) => {
     // An empty body refunds whatever is left; a body may name a partial amount.
     const hasBody = (await httpContext.req.raw.clone().text()).trim() !== "";
     const { amountCents } = parseInput(refundInput, hasBody ? await readJson(httpContext) : {});
