@@ -1,10 +1,5 @@
 import { randomUUID } from "node:crypto";
-import {
-  createUIMessageStream,
-  createUIMessageStreamResponse,
-  type ModelMessage,
-  type UIMessageChunk,
-} from "ai";
+import type { ModelMessage } from "ai";
 import { type Pool, type PoolClient, transaction } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
 import { unwrap } from "../http/ledger-errors.js";
@@ -15,6 +10,7 @@ import { type ChatMetadata, conflictAttempts, streamMetered } from "./metered-st
 import type { ChatModel } from "./models.js";
 import { costCents } from "./pricing.js";
 import { countPromptTokens } from "./tokens.js";
+import { streamResponse } from "./ui-stream.js";
 
 export type ChatService = {
   pool: Pool;
@@ -55,35 +51,6 @@ function titleOf(text: string): string {
   return oneLine.length > longestTitle ? `${oneLine.slice(0, longestTitle - 1)}…` : oneLine;
 }
 
-function streamResponse(
-  execute: Parameters<typeof createUIMessageStream>[0]["execute"],
-  abort: AbortController,
-  logger: Logger,
-): Response {
-  const stream = createUIMessageStream({
-    execute,
-    onError: (error) => {
-      logger.error({ err: error }, "chat stream failed");
-      return "Something went wrong on our side. Try again in a moment.";
-    },
-  });
-  const reader = stream.getReader();
-  // A client that goes away cancels the body: stop the model so it stops costing, and let the
-  // running stream settle what was generated.
-  const guarded = new ReadableStream<UIMessageChunk>({
-    async pull(controller) {
-      const next = await reader.read();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel(reason) {
-      abort.abort(reason);
-      return reader.cancel(reason);
-    },
-  });
-  return createUIMessageStreamResponse({ stream: guarded });
-}
-
 function replay(service: ChatService, request: ChatRequest, saved: conversations.Attempt): Response {
   const metadata: ChatMetadata = {
     model: service.model.id,
@@ -93,13 +60,13 @@ function replay(service: ChatService, request: ChatRequest, saved: conversations
   };
   const text = saved.parts.map((part) => part.text).join("");
   return streamResponse(
-    async ({ writer }) => {
+    async (send) => {
       const balance = unwrap(await service.ledger.getBalance(request.user.id));
-      writer.write({ type: "start", messageId: saved.id, messageMetadata: metadata });
-      writer.write({ type: "text-start", id: "answer" });
-      writer.write({ type: "text-delta", id: "answer", delta: text });
-      writer.write({ type: "text-end", id: "answer" });
-      writer.write({
+      send({ type: "start", messageId: saved.id, messageMetadata: metadata });
+      send({ type: "text-start", id: "answer" });
+      send({ type: "text-delta", id: "answer", delta: text });
+      send({ type: "text-end", id: "answer" });
+      send({
         type: "finish",
         messageMetadata: {
           ...metadata,
@@ -108,8 +75,7 @@ function replay(service: ChatService, request: ChatRequest, saved: conversations
         },
       });
     },
-    new AbortController(),
-    service.logger,
+    { logger: service.logger, onCancel: () => {} },
   );
 }
 
@@ -158,15 +124,15 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
     abortSignal: abort.signal,
   };
   return streamResponse(
-    async ({ writer }) => {
+    async (send) => {
       try {
-        await streamMetered(run, writer);
+        await streamMetered(run, send);
       } finally {
         clearTimeout(deadline);
       }
     },
-    abort,
-    service.logger,
+    // A client that goes away stops the model, so it stops costing; the answer is still settled.
+    { logger: service.logger, onCancel: (reason) => abort.abort(reason) },
   );
 }
 

@@ -1,4 +1,4 @@
-import type { LanguageModelUsage, ModelMessage, UIMessageStreamWriter } from "ai";
+import type { LanguageModelUsage, ModelMessage } from "ai";
 import { streamText } from "ai";
 import { type Pool, type PoolClient, transaction } from "../db/pool.js";
 import type { Balance, Ledger } from "../ledger/types.js";
@@ -7,6 +7,7 @@ import { finishAnswer } from "./conversations.js";
 import type { ChatModel } from "./models.js";
 import { costCents } from "./pricing.js";
 import { countTextTokens } from "./tokens.js";
+import type { SendChunk } from "./ui-stream.js";
 
 /** What the client learns about an answer, as UI message metadata (`message.metadata` in useChat). */
 export type ChatMetadata = {
@@ -62,12 +63,12 @@ function balanceFields(balance: Balance) {
 }
 
 /**
- * Streams the model's answer into `writer`, then resolves the hold exactly once: released when the
+ * Streams the model's answer through `send`, then resolves the hold exactly once: released when the
  * provider failed before any output, otherwise settled on the usage the provider reported (or, when
  * it reported none or the client left mid-answer, on the tokens counted here). The charge never
  * exceeds the hold. Runs to the end whether or not anyone still reads the stream, and saves the answer.
  */
-export async function streamMetered(run: MeteredRun, writer: UIMessageStreamWriter): Promise<Outcome> {
+export async function streamMetered(run: MeteredRun, send: SendChunk): Promise<Outcome> {
   const base: ChatMetadata = { model: run.model.id, isDemo: run.model.isDemo, heldCents: run.heldCents };
   let text = "";
   let usage: LanguageModelUsage | undefined;
@@ -95,7 +96,7 @@ export async function streamMetered(run: MeteredRun, writer: UIMessageStreamWrit
     });
     for await (const chunk of chunks) {
       if (chunk.type === "text-delta") text += chunk.delta;
-      writer.write(chunk);
+      send(chunk);
     }
   } catch (error) {
     failure = error;
@@ -119,7 +120,7 @@ export async function streamMetered(run: MeteredRun, writer: UIMessageStreamWrit
     },
     { attempts: conflictAttempts },
   );
-  writer.write({ type: "finish", messageMetadata: outcome.metadata });
+  send({ type: "finish", messageMetadata: outcome.metadata });
   return outcome;
 }
 
