@@ -1,14 +1,14 @@
-import { randomUUID } from "node:crypto";
 import type { ModelMessage } from "ai";
-import { type Pool, type PoolClient, transaction } from "../db/pool.js";
+import type { Pool } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
 import { unwrap } from "../http/ledger-errors.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
-import * as conversations from "./conversations.js";
-import { type ChatMetadata, conflictAttempts, streamMetered } from "./metered-stream.js";
+import type * as conversations from "./conversations.js";
+import { type ChatMetadata, streamMetered } from "./metered-stream.js";
 import type { ChatModel } from "./models.js";
 import { costCents } from "./pricing.js";
+import { reserveAnswer } from "./reserve.js";
 import { countPromptTokens } from "./tokens.js";
 import { streamResponse } from "./ui-stream.js";
 
@@ -33,7 +33,6 @@ export type ChatRequest = {
 // Providers tokenize differently from the tokenizer counted here; the margin keeps the hold above
 // what they report, so settlement rarely has to cap the charge at the hold.
 const inputEstimateMargin = 1.25;
-const longestTitle = 80;
 const generationShareOfHold = 0.8;
 
 /** What a chat may cost at most: the counted prompt plus the whole output limit. */
@@ -44,11 +43,6 @@ export function holdCents(service: ChatService, estimatedInputTokens: number): n
     service.model.price,
     service.creditMarkup,
   );
-}
-
-function titleOf(text: string): string {
-  const oneLine = text.replace(/\s+/g, " ").trim() || "New chat";
-  return oneLine.length > longestTitle ? `${oneLine.slice(0, longestTitle - 1)}…` : oneLine;
 }
 
 function replay(service: ChatService, request: ChatRequest, saved: conversations.Attempt): Response {
@@ -79,9 +73,6 @@ function replay(service: ChatService, request: ChatRequest, saved: conversations
   );
 }
 
-const inProgress = () =>
-  new AppError("CHAT_IN_PROGRESS", 409, "This message is already being answered. Wait for that answer.");
-
 /**
  * Answers the last user message as a UI message stream, metered: the hold is placed before the model
  * is called (402 INSUFFICIENT_CREDITS otherwise), and resolved exactly once when the stream ends.
@@ -95,14 +86,7 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
   }
   const estimatedInputTokens = countPromptTokens(request.messages);
   const heldCents = holdCents(service, estimatedInputTokens);
-  const started = await transaction(
-    service.pool,
-    (client) => reserve(service, request, client, { question, heldCents }),
-    { attempts: conflictAttempts },
-  ).catch((error: unknown) => {
-    // Another request started this attempt, or placed its hold, a moment ago.
-    throw (error as { code?: string }).code === "23505" ? inProgress() : error;
-  });
+  const started = await reserveAnswer(service, request, { question, heldCents });
   if ("replay" in started) return replay(service, request, started.replay);
   const abort = new AbortController();
   request.abortSignal.addEventListener("abort", () => abort.abort(), { once: true });
@@ -134,61 +118,4 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
     // A client that goes away stops the model, so it stops costing; the answer is still settled.
     { logger: service.logger, onCancel: (reason) => abort.abort(reason) },
   );
-}
-
-type Reserved = { replay: conversations.Attempt } | { answerId: string; holdId: string };
-
-// One transaction: the question, the new attempt and its hold commit together or not at all, so a
-// refused hold leaves no attempt behind, and two requests for one message cannot both start.
-async function reserve(
-  service: ChatService,
-  request: ChatRequest,
-  client: PoolClient,
-  input: { question: ChatRequest["messages"][number]; heldCents: number },
-): Promise<Reserved> {
-  const { question } = input;
-  const userId = request.user.id;
-  // Independent statements, sent together (the pool pipelines): one round trip for both.
-  const [, latest] = await Promise.all([
-    conversations.saveQuestion(client, {
-      userId,
-      conversationId: request.conversationId,
-      title: titleOf(question.text),
-      model: service.model.id,
-      messageId: question.id,
-      parts: [{ type: "text", text: question.text }],
-    }),
-    conversations.latestAttempt(client, {
-      userId,
-      replyTo: question.id,
-      staleAfterSeconds: service.holdTtlSeconds,
-    }),
-  ]);
-  if (latest?.status === "streaming" && !latest.stale) throw inProgress();
-  if (latest?.status === "completed" && request.trigger === "submit-message") return { replay: latest };
-  const attempt = latest ? latest.attempt + 1 : 0;
-  const answerId = randomUUID();
-  // Sent together: if another request started this attempt, the insert fails first (23505, which
-  // answers 409) and the hold, in the now aborted transaction, fails after it without reserving.
-  const [, placed] = await Promise.all([
-    conversations.startAnswer(client, {
-      userId,
-      id: answerId,
-      conversationId: request.conversationId,
-      replyTo: question.id,
-      attempt,
-    }),
-    service.ledger.placeHold({
-      client,
-      // Any error rolls this whole transaction back, so the hold needs no savepoint of its own.
-      savepoint: false,
-      userId,
-      amountCents: input.heldCents,
-      idempotencyKey: `chat:${userId}:${question.id}:${attempt}`,
-      description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
-    }),
-  ]);
-  if (placed.error) unwrap(placed);
-  if (placed.data === null || placed.data.replayed) throw inProgress();
-  return { answerId, holdId: placed.data.hold.id };
 }

@@ -29,7 +29,10 @@ export type Outcome = {
   status: "completed" | "failed";
   text: string;
   chargedCents: number;
+  /** What the answer cost, saved with it. */
   metadata: ChatMetadata;
+  /** The account right after, for the client only: a saved answer need not remember it. */
+  balance?: Pick<ChatMetadata, "balanceCents" | "availableCents">;
 };
 
 export type MeteredRun = {
@@ -103,62 +106,85 @@ export async function streamMetered(run: MeteredRun, send: SendChunk): Promise<O
   }
   if (failure !== undefined)
     run.logger.warn({ err: failure, answerId: run.answerId }, "chat generation failed");
-  // The charge and the saved answer commit together: a saved answer always says what it cost.
+  const planned = planOutcome(run, { text, usage, failure, base });
+  // The charge and the saved answer commit together: a saved answer always says what it cost. The
+  // answer is saved as planned in the same round trip as the charge, and saved again only in the
+  // rare case that the ledger refused the charge (the hold had already been resolved).
   const outcome = await transaction(
     run.pool,
     async (client) => {
-      const resolved = await resolveHold(run, client, { text, usage, failure, base });
-      await finishAnswer(client, {
-        userId: run.userId,
-        id: run.answerId,
-        status: resolved.status,
-        parts: resolved.text === "" ? [] : [{ type: "text", text: resolved.text }],
-        chargedCents: resolved.chargedCents,
-        metadata: resolved.metadata,
-      });
+      const [resolved] = await Promise.all([
+        resolveHold(run, client, planned),
+        saveAnswer(run, client, planned),
+      ]);
+      if (resolved.chargedCents !== planned.chargedCents) await saveAnswer(run, client, resolved);
       return resolved;
     },
     { attempts: conflictAttempts },
   );
-  send({ type: "finish", messageMetadata: outcome.metadata });
+  send({ type: "finish", messageMetadata: { ...outcome.metadata, ...outcome.balance } });
   return outcome;
 }
 
-async function resolveHold(
-  run: MeteredRun,
-  client: PoolClient,
-  ended: { text: string; usage: LanguageModelUsage | undefined; failure: unknown; base: ChatMetadata },
-): Promise<Outcome> {
+function saveAnswer(run: MeteredRun, client: PoolClient, outcome: Outcome): Promise<void> {
+  return finishAnswer(client, {
+    userId: run.userId,
+    id: run.answerId,
+    status: outcome.status,
+    parts: outcome.text === "" ? [] : [{ type: "text", text: outcome.text }],
+    chargedCents: outcome.chargedCents,
+    metadata: outcome.metadata,
+  });
+}
+
+type Ended = { text: string; usage: LanguageModelUsage | undefined; failure: unknown; base: ChatMetadata };
+
+/**
+ * What the answer costs, decided before the ledger is asked: nothing when the provider failed before
+ * any output, otherwise the usage the provider reported (or, when it reported none or the client left
+ * mid-answer, the tokens counted here), never more than the hold.
+ */
+function planOutcome(run: MeteredRun, ended: Ended): Outcome {
   const { text, usage, failure, base } = ended;
   if (text === "" && (failure !== undefined || usage === undefined)) {
-    const released = await run.ledger.releaseHold({ client, savepoint: false, holdId: run.holdId });
-    if (released.error)
-      run.logger.error({ error: released.error, holdId: run.holdId }, "hold release failed");
-    const balance = released.data ? balanceFields(released.data.balance) : {};
-    return { status: "failed", text, chargedCents: 0, metadata: { ...base, chargedCents: 0, ...balance } };
+    return { status: "failed", text, chargedCents: 0, metadata: { ...base, chargedCents: 0 } };
   }
   const inputTokens = usage?.inputTokens ?? run.estimatedInputTokens;
   const outputTokens = usage?.outputTokens ?? countTextTokens(text);
   const cost = costCents({ inputTokens, outputTokens }, run.model.price, run.creditMarkup);
   // The hold was sized with a margin; should a provider still count more, the user pays what was held.
   const chargedCents = Math.min(cost, run.heldCents);
+  const metadata: ChatMetadata = {
+    ...base,
+    chargedCents,
+    inputTokens,
+    outputTokens,
+    ...(usage === undefined || failure !== undefined ? { interrupted: true } : {}),
+  };
+  return { status: "completed", text, chargedCents, metadata };
+}
+
+/** Resolves the hold as planned, exactly once; a refused charge (already resolved) charges nothing. */
+async function resolveHold(run: MeteredRun, client: PoolClient, planned: Outcome): Promise<Outcome> {
+  if (planned.status === "failed") {
+    const released = await run.ledger.releaseHold({ client, savepoint: false, holdId: run.holdId });
+    if (released.error)
+      run.logger.error({ error: released.error, holdId: run.holdId }, "hold release failed");
+    return released.data ? { ...planned, balance: balanceFields(released.data.balance) } : planned;
+  }
+  const { inputTokens, outputTokens } = planned.metadata;
   const settled = await run.ledger.settleHold({
     client,
     // Any error rolls the whole transaction back (and it runs again on a deadlock): no savepoint.
     savepoint: false,
     holdId: run.holdId,
-    amountCents: chargedCents,
+    amountCents: planned.chargedCents,
     reference: run.answerId,
     description: `Chat answer by ${run.model.id}: ${inputTokens} input + ${outputTokens} output tokens`,
   });
-  if (settled.error) run.logger.error({ error: settled.error, holdId: run.holdId }, "hold settlement failed");
-  const metadata: ChatMetadata = {
-    ...base,
-    chargedCents: settled.data ? chargedCents : 0,
-    inputTokens,
-    outputTokens,
-    ...(settled.data ? balanceFields(settled.data.balance) : {}),
-    ...(usage === undefined || failure !== undefined ? { interrupted: true } : {}),
-  };
-  return { status: "completed", text, chargedCents: metadata.chargedCents ?? 0, metadata };
+  if (settled.error) {
+    run.logger.error({ error: settled.error, holdId: run.holdId }, "hold settlement failed");
+    return { ...planned, chargedCents: 0, metadata: { ...planned.metadata, chargedCents: 0 } };
+  }
+  return { ...planned, balance: balanceFields(settled.data.balance) };
 }

@@ -1,0 +1,148 @@
+import { randomUUID } from "node:crypto";
+import { type PoolClient, transaction } from "../db/pool.js";
+import { AppError } from "../http/errors.js";
+import { unwrap } from "../http/ledger-errors.js";
+import type { ChatRequest, ChatService } from "./chat.js";
+import * as conversations from "./conversations.js";
+import { conflictAttempts } from "./metered-stream.js";
+
+/** A saved answer to send again, or a new attempt whose hold is placed. */
+export type Reserved = { replay: conversations.Attempt } | { answerId: string; holdId: string };
+
+type Question = ChatRequest["messages"][number];
+type Reservation = { question: Question; heldCents: number };
+
+const uniqueViolation = "23505";
+
+export const inProgress = () =>
+  new AppError("CHAT_IN_PROGRESS", 409, "This message is already being answered. Wait for that answer.");
+
+/**
+ * Starts answering `question`: the question, the attempt and its hold commit together or not at all,
+ * so a refused hold (402) leaves no attempt behind, and two requests for one message cannot both start.
+ * A question seen before is answered from what was saved: its answer replayed, 409 while it streams.
+ */
+export async function reserveAnswer(
+  service: ChatService,
+  request: ChatRequest,
+  input: Reservation,
+): Promise<Reserved> {
+  const inTransaction = (work: (client: PoolClient) => Promise<Reserved>) =>
+    transaction(service.pool, work, { attempts: conflictAttempts });
+  if (request.trigger === "submit-message") {
+    try {
+      return await inTransaction((client) => startFirstAttempt(service, request, client, input));
+    } catch (error) {
+      // The question has an attempt already: read it below, and replay it or start the next one.
+      if (codeOf(error) !== uniqueViolation) throw error;
+    }
+  }
+  return inTransaction((client) => startNextAttempt(service, request, client, input)).catch(
+    (error: unknown) => {
+      // Another request started this attempt, or placed its hold, a moment ago.
+      throw codeOf(error) === uniqueViolation ? inProgress() : error;
+    },
+  );
+}
+
+// The common case, a question never answered: every statement goes out in one round trip with the
+// transaction's BEGIN (the pool pipelines). Should the question have an attempt already, its insert
+// fails on the unique (user, reply_to, attempt), and the hold behind it fails without reserving.
+async function startFirstAttempt(
+  service: ChatService,
+  request: ChatRequest,
+  client: PoolClient,
+  input: Reservation,
+): Promise<Reserved> {
+  const answerId = randomUUID();
+  const [, , placed] = await Promise.all([
+    saveQuestion(service, request, client, input.question),
+    conversations.startAnswer(client, {
+      userId: request.user.id,
+      id: answerId,
+      conversationId: request.conversationId,
+      replyTo: input.question.id,
+      attempt: 0,
+    }),
+    placeHold(service, request, client, { ...input, attempt: 0 }),
+  ]);
+  return { answerId, holdId: placed };
+}
+
+async function startNextAttempt(
+  service: ChatService,
+  request: ChatRequest,
+  client: PoolClient,
+  input: Reservation,
+): Promise<Reserved> {
+  const { question } = input;
+  const [, latest] = await Promise.all([
+    saveQuestion(service, request, client, question),
+    conversations.latestAttempt(client, {
+      userId: request.user.id,
+      replyTo: question.id,
+      staleAfterSeconds: service.holdTtlSeconds,
+    }),
+  ]);
+  if (latest?.status === "streaming" && !latest.stale) throw inProgress();
+  if (latest?.status === "completed" && request.trigger === "submit-message") return { replay: latest };
+  const attempt = latest ? latest.attempt + 1 : 0;
+  const answerId = randomUUID();
+  // Sent together: if another request started this attempt, the insert fails first (23505, which
+  // answers 409) and the hold, in the now aborted transaction, fails after it without reserving.
+  const [, holdId] = await Promise.all([
+    conversations.startAnswer(client, {
+      userId: request.user.id,
+      id: answerId,
+      conversationId: request.conversationId,
+      replyTo: question.id,
+      attempt,
+    }),
+    placeHold(service, request, client, { ...input, attempt }),
+  ]);
+  return { answerId, holdId };
+}
+
+function saveQuestion(service: ChatService, request: ChatRequest, client: PoolClient, question: Question) {
+  return conversations.saveQuestion(client, {
+    userId: request.user.id,
+    conversationId: request.conversationId,
+    title: titleOf(question.text),
+    model: service.model.id,
+    messageId: question.id,
+    parts: [{ type: "text", text: question.text }],
+  });
+}
+
+async function placeHold(
+  service: ChatService,
+  request: ChatRequest,
+  client: PoolClient,
+  input: Reservation & { attempt: number },
+): Promise<string> {
+  const userId = request.user.id;
+  const placed = await service.ledger.placeHold({
+    client,
+    // Any error rolls this whole transaction back, so the hold needs no savepoint of its own.
+    savepoint: false,
+    userId,
+    amountCents: input.heldCents,
+    idempotencyKey: `chat:${userId}:${input.question.id}:${input.attempt}`,
+    description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
+  });
+  if (placed.error) unwrap(placed);
+  if (placed.data === null || placed.data.replayed) throw inProgress();
+  return placed.data.hold.id;
+}
+
+const longestTitle = 80;
+
+function titleOf(text: string): string {
+  const oneLine = text.replace(/\s+/g, " ").trim() || "New chat";
+  return oneLine.length > longestTitle ? `${oneLine.slice(0, longestTitle - 1)}…` : oneLine;
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : undefined;
+}
