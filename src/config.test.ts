@@ -107,6 +107,7 @@ describe("loadConfig", () => {
       "STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is set and NODE_ENV=production",
     ],
     [{ GOOGLE_CLIENT_ID: "id" }, "GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together"],
+    [{ DATABASE_PREPARED_STATEMENTS: "no" }, 'DATABASE_PREPARED_STATEMENTS must be true or false, got "no"'],
   ])("refuses %o with one clear line", (environment, message) => {
     const problems = problemsOf(environment);
     expect(problems).toHaveLength(1);

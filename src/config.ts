@@ -10,6 +10,8 @@ export type Config = {
   port: number;
   appUrl: string;
   databaseUrl: string | undefined;
+  /** False behind a pooler in transaction mode, which cannot keep prepared statements. */
+  databasePreparedStatements: boolean;
   dataDir: string;
   authSecret: string;
   googleClientId: string | undefined;
@@ -75,6 +77,11 @@ const httpUrl: Rule<string> = {
   accepts: "an http:// or https:// URL such as http://localhost:3000",
 };
 
+const yesNo: Rule<boolean> = {
+  schema: z.enum(["true", "false"]).transform((value) => value === "true"),
+  accepts: "true or false",
+};
+
 const postgresUrl: Rule<string> = {
   schema: z.string().regex(/^postgres(ql)?:\/\/.+/),
   accepts: "a postgres:// or postgresql:// connection URL",
@@ -93,6 +100,7 @@ const rules = {
   PORT: wholeNumber(1, 65535),
   APP_URL: httpUrl,
   DATABASE_URL: postgresUrl,
+  DATABASE_PREPARED_STATEMENTS: yesNo,
   DATA_DIR: text("a folder path"),
   AUTH_SECRET: text("at least 32 characters (generate one with `openssl rand -base64 32`)", /^.{32,}$/),
   GOOGLE_CLIENT_ID: text("the OAuth client id from Google's console"),
@@ -225,6 +233,7 @@ export function loadConfig(environment: Environment): Config {
     port,
     appUrl: value.APP_URL ?? `http://localhost:${port}`,
     databaseUrl: value.DATABASE_URL,
+    databasePreparedStatements: value.DATABASE_PREPARED_STATEMENTS ?? true,
     dataDir,
     authSecret: value.AUTH_SECRET ?? (local?.authSecret as string),
     googleClientId: value.GOOGLE_CLIENT_ID,

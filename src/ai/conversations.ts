@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from "../db/pool.js";
+import { statement } from "../db/statement.js";
 import { type RequestUser, withUser } from "../db/with-user.js";
 
 // The only SQL on the chat schema. Writes run as the server's login; reads a user asks for run
@@ -20,6 +21,17 @@ export type Attempt = {
   stale: boolean;
 };
 
+const saveQuestionStatement = statement(
+  "chat_save_question",
+  `with conversation as (
+       insert into chat.conversations (user_id, id, title, model) values ($1, $2, $3, $4)
+       on conflict (user_id, id) do update set updated_at = now(), model = excluded.model
+       returning user_id, id)
+     insert into chat.messages (user_id, id, conversation_id, role, parts)
+     select user_id, $5, id, 'user', $6::jsonb from conversation
+     on conflict (user_id, id) do nothing`,
+);
+
 /** Creates the conversation (or marks it used) and stores the user's message once. */
 export async function saveQuestion(
   pool: Queryable,
@@ -32,15 +44,9 @@ export async function saveQuestion(
     parts: TextPart[];
   },
 ): Promise<void> {
-  await pool.query(
-    `with conversation as (
-       insert into chat.conversations (user_id, id, title, model) values ($1, $2, $3, $4)
-       on conflict (user_id, id) do update set updated_at = now(), model = excluded.model
-       returning user_id, id)
-     insert into chat.messages (user_id, id, conversation_id, role, parts)
-     select user_id, $5, id, 'user', $6::jsonb from conversation
-     on conflict (user_id, id) do nothing`,
-    [
+  await pool.query({
+    ...saveQuestionStatement,
+    values: [
       input.userId,
       input.conversationId,
       input.title,
@@ -48,21 +54,26 @@ export async function saveQuestion(
       input.messageId,
       JSON.stringify(input.parts),
     ],
-  );
+  });
 }
+
+const latestAttemptStatement = statement(
+  "chat_latest_attempt",
+  `select id, attempt, status, parts, charged_cents,
+            status = 'streaming' and updated_at < now() - make_interval(secs => $3) as stale
+       from chat.messages where user_id = $1 and reply_to = $2
+      order by attempt desc limit 1`,
+);
 
 /** The newest answer attempt to a user message, if any. */
 export async function latestAttempt(
   pool: Queryable,
   input: { userId: string; replyTo: string; staleAfterSeconds: number },
 ): Promise<Attempt | null> {
-  const result = await pool.query(
-    `select id, attempt, status, parts, charged_cents,
-            status = 'streaming' and updated_at < now() - make_interval(secs => $3) as stale
-       from chat.messages where user_id = $1 and reply_to = $2
-      order by attempt desc limit 1`,
-    [input.userId, input.replyTo, input.staleAfterSeconds],
-  );
+  const result = await pool.query({
+    ...latestAttemptStatement,
+    values: [input.userId, input.replyTo, input.staleAfterSeconds],
+  });
   const row = result.rows[0];
   if (!row) return null;
   return {
@@ -75,17 +86,29 @@ export async function latestAttempt(
   };
 }
 
+const startAnswerStatement = statement(
+  "chat_start_answer",
+  `insert into chat.messages (user_id, id, conversation_id, role, parts, reply_to, attempt, status)
+     values ($1, $2, $3, 'assistant', '[]', $4, $5, 'streaming')`,
+);
+
 /** Records that an attempt started; the unique (user, reply_to, attempt) refuses a second starter. */
 export async function startAnswer(
   pool: Queryable,
   input: { userId: string; id: string; conversationId: string; replyTo: string; attempt: number },
 ): Promise<void> {
-  await pool.query(
-    `insert into chat.messages (user_id, id, conversation_id, role, parts, reply_to, attempt, status)
-     values ($1, $2, $3, 'assistant', '[]', $4, $5, 'streaming')`,
-    [input.userId, input.id, input.conversationId, input.replyTo, input.attempt],
-  );
+  await pool.query({
+    ...startAnswerStatement,
+    values: [input.userId, input.id, input.conversationId, input.replyTo, input.attempt],
+  });
 }
+
+const finishAnswerStatement = statement(
+  "chat_finish_answer",
+  `update chat.messages set status = $3, parts = $4::jsonb, charged_cents = $5, metadata = $6::jsonb,
+            updated_at = now()
+      where user_id = $1 and id = $2`,
+);
 
 export async function finishAnswer(
   pool: Queryable,
@@ -98,11 +121,9 @@ export async function finishAnswer(
     metadata: Record<string, unknown>;
   },
 ): Promise<void> {
-  await pool.query(
-    `update chat.messages set status = $3, parts = $4::jsonb, charged_cents = $5, metadata = $6::jsonb,
-            updated_at = now()
-      where user_id = $1 and id = $2`,
-    [
+  await pool.query({
+    ...finishAnswerStatement,
+    values: [
       input.userId,
       input.id,
       input.status,
@@ -110,7 +131,7 @@ export async function finishAnswer(
       input.chargedCents,
       JSON.stringify(input.metadata),
     ],
-  );
+  });
 }
 
 export type ConversationSummary = {

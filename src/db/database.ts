@@ -28,7 +28,12 @@ export async function openDatabase(
   options: { poolSize?: number } = {},
 ): Promise<Database> {
   if (config.databaseUrl) {
-    const pool = createPool({ url: config.databaseUrl, logger, max: options.poolSize });
+    const pool = createPool({
+      url: config.databaseUrl,
+      logger,
+      max: options.poolSize,
+      preparedStatements: config.databasePreparedStatements,
+    });
     return { pool, embeddedPort: undefined, close: () => pool.end() };
   }
   const embedded = await startEmbeddedPostgres({

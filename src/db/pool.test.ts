@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.js";
-import { transaction } from "./pool.js";
+import { createLedger } from "../ledger/index.js";
+import { createLogger } from "../logger.js";
+import { createPool, transaction } from "./pool.js";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -43,5 +45,33 @@ describe("transaction", () => {
     expect(runs).toBe(2);
     await expect(failing("40001", 3)).rejects.toMatchObject({ code: "40001" });
     expect(runs).toBe(5);
+  });
+});
+
+describe("prepared statements", () => {
+  // One connection, so the statement's preparation is visible in pg_prepared_statements afterwards.
+  async function preparedAfterAHold(preparedStatements?: boolean) {
+    const pool = createPool({ url: database.url, max: 1, logger: createLogger("silent"), preparedStatements });
+    try {
+      const ledger = createLedger({ pool, holdTtlSeconds: 60 });
+      const userId = `prepared-${preparedStatements}`;
+      await ledger.ensureAccount({ userId, email: `${userId}@example.com`, signupBonusCents: 100 });
+      for (const key of ["first", "second"]) {
+        const held = await ledger.placeHold({ userId, amountCents: 10, idempotencyKey: `${userId}:${key}` });
+        expect(held.error).toBeNull();
+      }
+      const { rows } = await pool.query<{ name: string }>("select name from pg_prepared_statements");
+      return rows.map((row) => row.name);
+    } finally {
+      await pool.end();
+    }
+  }
+
+  it("prepares the ledger's statements once per connection by default", async () => {
+    expect(await preparedAfterAHold()).toContain("ledger_place_hold");
+  });
+
+  it("sends them unnamed when a transaction-mode pooler cannot keep them", async () => {
+    expect(await preparedAfterAHold(false)).toEqual([]);
   });
 });

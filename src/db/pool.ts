@@ -12,9 +12,20 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => {
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-/** One pool for the process. An idle client's error is logged, never allowed to crash the server. */
-export function createPool(options: { url: string; max?: number; logger: Logger }): Pool {
+/**
+ * One pool for the process. An idle client's error is logged, never allowed to crash the server.
+ * `preparedStatements: false` sends named statements (src/db/statement.ts) unnamed, for poolers in
+ * transaction mode (Supavisor on port 6543, PgBouncer before 1.21): there the next transaction may
+ * run on a server connection that never saw the statement prepared.
+ */
+export function createPool(options: {
+  url: string;
+  max?: number;
+  logger: Logger;
+  preparedStatements?: boolean;
+}): Pool {
   const pool = new pg.Pool({
+    ...(options.preparedStatements === false ? { Client: UnnamedStatementsClient } : {}),
     connectionString: options.url,
     max: options.max ?? 20,
     connectionTimeoutMillis: 5_000,
@@ -33,6 +44,21 @@ export function createPool(options: { url: string; max?: number; logger: Logger 
     client.on("error", (error) => options.logger.warn({ err: error }, "database connection failed"));
   });
   return pool;
+}
+
+// Through pg's documented `Client` option: each client the pool makes drops statement names.
+class UnnamedStatementsClient extends pg.Client {
+  constructor(config?: pg.ClientConfig) {
+    super(config);
+    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    this.query = ((first: unknown, ...rest: unknown[]) =>
+      query(withoutName(first), ...rest)) as unknown as pg.Client["query"];
+  }
+}
+
+function withoutName(config: unknown): unknown {
+  if (typeof config !== "object" || config === null || !("name" in config)) return config;
+  return { ...config, name: undefined };
 }
 
 // A deadlock or serialization failure rolls the whole transaction back, so running it again is safe.

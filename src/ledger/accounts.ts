@@ -1,3 +1,4 @@
+import { statement } from "../db/statement.js";
 import { isRecoverableUniqueViolation, read, runAtomic, type Target } from "./execute.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type AccountRow, type BalanceRow, type EntryRow, toAccount, toBalance, toEntry } from "./rows.js";
@@ -7,7 +8,9 @@ import { checkAmount, checkText, checkUserId, isIdText } from "./validate.js";
 // The account and its signup bonus in one statement, so an account never exists without the entry
 // that explains its balance. A second call (or a concurrent first one) finds the user id taken and
 // inserts nothing.
-const ensureStatement = `
+const ensureStatement = statement(
+  "ledger_ensure_account",
+  `
   with account as (
     insert into credits.accounts (user_id, email, balance_cents)
     values ($1, $2, $3::bigint)
@@ -20,7 +23,8 @@ const ensureStatement = `
      where $3::bigint > 0
     returning id
   )
-  select account.*, (select count(*) from bonus)::int as bonus_entries from account`;
+  select account.*, (select count(*) from bonus)::int as bonus_entries from account`,
+);
 
 /** Creates the account with its signup bonus exactly once; see Ledger.ensureAccount. */
 export async function ensureAccount(

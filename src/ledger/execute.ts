@@ -1,5 +1,6 @@
 import type { QueryResultRow } from "pg";
 import type { Pool, PoolClient } from "../db/pool.js";
+import { queryConfig, type Statement } from "../db/statement.js";
 
 /**
  * Where a ledger statement runs: the pool (its own transaction) or the caller's transaction.
@@ -23,12 +24,12 @@ const retriedCodes = new Set(["40P01", "40001"]);
  */
 export async function runAtomic<Row extends QueryResultRow>(
   target: Target,
-  text: string,
+  sql: string | Statement,
   values: unknown[],
 ): Promise<Row[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runOnce<Row>(target, text, values);
+      return await runOnce<Row>(target, sql, values);
     } catch (error) {
       // Without a savepoint the caller's transaction is already aborted: only the caller can retry.
       if (!absorbsErrors(target)) throw error;
@@ -39,15 +40,16 @@ export async function runAtomic<Row extends QueryResultRow>(
 
 async function runOnce<Row extends QueryResultRow>(
   target: Target,
-  text: string,
+  sql: string | Statement,
   values: unknown[],
 ): Promise<Row[]> {
   const { client } = target;
-  if (!client) return (await target.pool.query<Row>(text, values)).rows;
-  if (target.savepoint === false) return (await client.query<Row>(text, values)).rows;
+  const query = queryConfig(sql, values);
+  if (!client) return (await target.pool.query<Row>(query)).rows;
+  if (target.savepoint === false) return (await client.query<Row>(query)).rows;
   await client.query("savepoint coinslot_ledger");
   try {
-    const result = await client.query<Row>(text, values);
+    const result = await client.query<Row>(query);
     await client.query("release savepoint coinslot_ledger");
     return result.rows;
   } catch (error) {
@@ -65,11 +67,11 @@ function errorCode(error: unknown): string {
 /** A read, on the caller's transaction when there is one so it sees the caller's own writes. */
 export async function read<Row extends QueryResultRow>(
   target: Target,
-  text: string,
+  sql: string | Statement,
   values: unknown[],
 ): Promise<Row[]> {
   const runner = target.client ?? target.pool;
-  return (await runner.query<Row>(text, values)).rows;
+  return (await runner.query<Row>(queryConfig(sql, values))).rows;
 }
 
 /** False when a failed statement has aborted the caller's transaction (no savepoint to return to). */

@@ -1,3 +1,4 @@
+import { statement } from "../db/statement.js";
 import { isRecoverableUniqueViolation, read, runAtomic, type Target } from "./execute.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type BalanceRow, type HoldRow, toBalance, toHold } from "./rows.js";
@@ -19,7 +20,9 @@ type HoldBalanceRow = BalanceRow & { hold: HoldRow };
 // and a replayed key fails the hold's unique constraint, which undoes the reservation with it. A key
 // already placed does not even lock the account (`not exists`): waiting on that hold's row while
 // holding the account would deadlock with a settle that holds the hold and waits for the account.
-const placeStatement = `
+const placeStatement = statement(
+  "ledger_place_hold",
+  `
   with reserved as (
     update credits.accounts
        set held_cents = held_cents + $2::bigint, updated_at = now()
@@ -32,12 +35,16 @@ const placeStatement = `
     returning *
   )
   select to_jsonb(hold) as hold, reserved.user_id, reserved.balance_cents, reserved.held_cents
-    from hold, reserved`;
+    from hold, reserved`,
+);
 
-const replayStatement = `
+const replayStatement = statement(
+  "ledger_replay_hold",
+  `
   select to_jsonb(h) as hold, a.user_id, a.balance_cents, a.held_cents
     from credits.holds h join credits.accounts a using (user_id)
-   where h.idempotency_key = $1`;
+   where h.idempotency_key = $1`,
+);
 
 /** Reserves credit until it is settled, released or expires; see Ledger.placeHold. */
 export async function placeHold(target: Target, input: PlaceHoldInput): Promise<Result<HoldResult>> {

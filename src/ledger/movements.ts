@@ -1,3 +1,4 @@
+import { statement } from "../db/statement.js";
 import { isRecoverableUniqueViolation, read, runAtomic, type Target } from "./execute.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type BalanceRow, type EntryRow, toBalance, toEntry } from "./rows.js";
@@ -19,7 +20,9 @@ export type Movement = {
 // One statement: the conditional balance change and the entry that explains it, so both happen or
 // neither does. A debit that is not covered matches no row, so no entry is written. A replayed key
 // fails the entry's unique constraint, which undoes the balance change with it.
-const moveStatement = `
+const moveStatement = statement(
+  "ledger_move",
+  `
   with moved as (
     update credits.accounts
        set balance_cents = balance_cents + $2::bigint, updated_at = now()
@@ -31,12 +34,16 @@ const moveStatement = `
     returning *
   )
   select to_jsonb(entry) as entry, moved.user_id, moved.balance_cents, moved.held_cents
-    from entry, moved`;
+    from entry, moved`,
+);
 
-const replayStatement = `
+const replayStatement = statement(
+  "ledger_replay_move",
+  `
   select to_jsonb(e) as entry, a.user_id, a.balance_cents, a.held_cents
     from credits.entries e join credits.accounts a using (user_id)
-   where e.idempotency_key = $1`;
+   where e.idempotency_key = $1`,
+);
 
 type MoveRow = BalanceRow & { entry: EntryRow };
 type Signed = Movement & { signedAmountCents: number };

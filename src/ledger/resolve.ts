@@ -1,3 +1,4 @@
+import { statement } from "../db/statement.js";
 import { read, runAtomic, type Target } from "./execute.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type BalanceRow, type EntryRow, type HoldRow, toBalance, toEntry, toHold } from "./rows.js";
@@ -17,7 +18,9 @@ type ResolveRow = BalanceRow & { hold: HoldRow; entry: EntryRow | null };
 // Settling is one statement: the hold leaves `open` (only one statement can make that change, so it
 // resolves once), the account drops the whole reservation and is charged the settled part, and the
 // charge is written as a `usage` entry. Settling more than was held matches no row.
-const settleStatement = `
+const settleStatement = statement(
+  "ledger_settle_hold",
+  `
   with settled as (
     update credits.holds
        set status = 'settled', settled_cents = $2::bigint, resolved_at = now()
@@ -40,9 +43,12 @@ const settleStatement = `
   )
   select to_jsonb(settled) as hold, (select to_jsonb(entry) from entry) as entry,
          account.user_id, account.balance_cents, account.held_cents
-    from settled, account`;
+    from settled, account`,
+);
 
-const releaseStatement = `
+const releaseStatement = statement(
+  "ledger_release_hold",
+  `
   with released as (
     update credits.holds
        set status = 'released', resolved_at = now()
@@ -56,7 +62,8 @@ const releaseStatement = `
     returning a.user_id, a.balance_cents, a.held_cents
   )
   select to_jsonb(released) as hold, null::jsonb as entry, account.user_id, account.balance_cents, account.held_cents
-    from released, account`;
+    from released, account`,
+);
 
 /** Charges up to the held amount and frees the rest, once; see Ledger.settleHold. */
 export async function settleHold(

@@ -1,9 +1,12 @@
+import { statement } from "../db/statement.js";
 import { runAtomic, type Target } from "./execute.js";
 
 // One statement expires a batch. SKIP LOCKED lets several processes sweep at once without waiting
 // on (or double-expiring) each other's holds; accounts are locked in user id order so two sweepers
 // freeing credit on the same accounts can never deadlock.
-const expireStatement = `
+const expireStatement = statement(
+  "ledger_expire_holds",
+  `
   with due as (
     select id from credits.holds
      where status = 'open' and expires_at <= now() and ($2::bigint is null or id = $2::bigint)
@@ -29,7 +32,8 @@ const expireStatement = `
      where a.user_id = f.user_id
     returning a.user_id
   )
-  select (select count(*) from expired)::int as expired, (select count(*) from freed)::int as accounts`;
+  select (select count(*) from expired)::int as expired, (select count(*) from freed)::int as accounts`,
+);
 
 export const maxSweepLimit = 10_000;
 
