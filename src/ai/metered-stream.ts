@@ -7,6 +7,7 @@ import { finishAnswer } from "./conversations.js";
 import type { ChatModel } from "./models.js";
 import { costCents } from "./pricing.js";
 import { countTextTokens } from "./tokens.js";
+import { type ChunkOptions, uiChunkOf } from "./ui-chunks.js";
 import type { SendChunk } from "./ui-stream.js";
 
 /** What the client learns about an answer, as UI message metadata (`message.metadata` in useChat). */
@@ -91,15 +92,15 @@ export async function streamMetered(run: MeteredRun, send: SendChunk): Promise<O
         failure = error;
       },
     });
-    const chunks = result.toUIMessageStream({
-      sendFinish: false,
-      generateMessageId: () => run.answerId,
-      messageMetadata: ({ part }) => (part.type === "start" ? base : undefined),
-      onError: () => (text === "" ? providerFailedText : failedMidwayText),
-    });
-    for await (const chunk of chunks) {
-      if (chunk.type === "text-delta") text += chunk.delta;
-      send(chunk);
+    const options: ChunkOptions = {
+      messageId: run.answerId,
+      startMetadata: base,
+      errorText: () => (text === "" ? providerFailedText : failedMidwayText),
+    };
+    for await (const part of result.fullStream) {
+      if (part.type === "text-delta") text += part.text;
+      const chunk = uiChunkOf(part, options);
+      if (chunk) send(chunk);
     }
   } catch (error) {
     failure = error;
