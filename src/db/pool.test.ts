@@ -51,7 +51,12 @@ describe("transaction", () => {
 describe("prepared statements", () => {
   // One connection, so the statement's preparation is visible in pg_prepared_statements afterwards.
   async function preparedAfterAHold(preparedStatements?: boolean) {
-    const pool = createPool({ url: database.url, max: 1, logger: createLogger("silent"), preparedStatements });
+    const pool = createPool({
+      url: database.url,
+      max: 1,
+      logger: createLogger("silent"),
+      preparedStatements,
+    });
     try {
       const ledger = createLedger({ pool, holdTtlSeconds: 60 });
       const userId = `prepared-${preparedStatements}`;
