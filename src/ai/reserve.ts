@@ -27,8 +27,12 @@ export async function reserveAnswer(
   request: ChatRequest,
   input: Reservation,
 ): Promise<Reserved> {
+  // Not waiting for the disk: should the database crash and lose this commit, the hold is gone as
+  // if it had expired and the answer is never charged, the same as when this process dies mid-answer.
+  // Nothing is invented or lost in the ledger (a commit is lost whole), and the settlement, which
+  // does wait, makes this commit durable with its own.
   const inTransaction = (work: (client: PoolClient) => Promise<Reserved>) =>
-    transaction(service.pool, work, { attempts: conflictAttempts });
+    transaction(service.pool, work, { attempts: conflictAttempts, synchronousCommit: false });
   if (request.trigger === "submit-message") {
     try {
       return await inTransaction((client) => startFirstAttempt(service, request, client, input));
