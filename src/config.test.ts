@@ -114,6 +114,22 @@ describe("loadConfig", () => {
     expect(problems[0]).toContain(message);
   });
 
+  it("prepares statements unless DATABASE_URL names a transaction-mode pooler or the setting says no", () => {
+    const prepared = (environment: Record<string, string>) =>
+      loadConfig({ AUTH_SECRET: "s".repeat(32), ...environment }).databasePreparedStatements;
+    expect(prepared({})).toBe(true);
+    expect(prepared({ DATABASE_URL: "postgres://u:p@db.example.com:5432/app" })).toBe(true);
+    expect(prepared({ DATABASE_URL: "postgres://u:p@pooler.supabase.com:6543/postgres" })).toBe(false);
+    expect(prepared({ DATABASE_URL: "postgres://u:p@bouncer:5432/app?pgbouncer=true" })).toBe(false);
+    expect(
+      prepared({
+        DATABASE_URL: "postgres://u:p@pooler.supabase.com:6543/postgres",
+        DATABASE_PREPARED_STATEMENTS: "true",
+      }),
+    ).toBe(true);
+    expect(prepared({ DATABASE_PREPARED_STATEMENTS: "false" })).toBe(false);
+  });
+
   it("reports every problem at once", () => {
     expect(problemsOf({ PORT: "abc", CURRENCY: "x", HOLD_TTL_SECONDS: "no" })).toHaveLength(3);
   });

@@ -194,6 +194,18 @@ function checkProduction(value: Parsed, problems: string[]): void {
   }
 }
 
+// Supabase's transaction-mode pooler listens on 6543, and `pgbouncer=true` is how Prisma users mark
+// PgBouncer: neither keeps prepared statements, so a URL that says so turns them off by default.
+function looksLikeTransactionPooler(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const parsed = new URL(url);
+    return parsed.port === "6543" || parsed.searchParams.get("pgbouncer") === "true";
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Reads every setting from `environment` (process.env merged with `.env` by the caller).
  * Throws ConfigError listing every problem at once, so one restart fixes them all.
@@ -233,7 +245,8 @@ export function loadConfig(environment: Environment): Config {
     port,
     appUrl: value.APP_URL ?? `http://localhost:${port}`,
     databaseUrl: value.DATABASE_URL,
-    databasePreparedStatements: value.DATABASE_PREPARED_STATEMENTS ?? true,
+    databasePreparedStatements:
+      value.DATABASE_PREPARED_STATEMENTS ?? !looksLikeTransactionPooler(value.DATABASE_URL),
     dataDir,
     authSecret: value.AUTH_SECRET ?? (local?.authSecret as string),
     googleClientId: value.GOOGLE_CLIENT_ID,

@@ -1,6 +1,6 @@
 import type { LanguageModelUsage, ModelMessage } from "ai";
 import { streamText } from "ai";
-import { type Pool, type PoolClient, transaction } from "../db/pool.js";
+import { type Pool, type PoolClient, together, transaction } from "../db/pool.js";
 import type { Balance, Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import { finishAnswer } from "./conversations.js";
@@ -114,7 +114,7 @@ export async function streamMetered(run: MeteredRun, send: SendChunk): Promise<O
   const outcome = await transaction(
     run.pool,
     async (client) => {
-      const [resolved] = await Promise.all([
+      const [resolved] = await together([
         resolveHold(run, client, planned),
         saveAnswer(run, client, planned),
       ]);

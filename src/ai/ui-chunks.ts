@@ -49,7 +49,7 @@ export function uiChunkOf(part: Part, options: ChunkOptions): UIMessageChunk | u
     case "error":
       return { type: "error", errorText: options.errorText() };
     case "abort":
-      return { type: "abort" };
+      return { type: "abort", ...(part.reason != null ? { reason: part.reason } : {}) };
     default:
       // finish (sent after settlement), raw provider data, and tools and sources, which no chat uses.
       return undefined;

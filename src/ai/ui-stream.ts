@@ -21,18 +21,19 @@ export function streamResponse(
   options: { logger: Logger; onCancel: (reason: unknown) => void },
 ): Response {
   const encoder = new TextEncoder();
-  let reading = true;
+  // False once the client has gone away or the stream is closed: later sends are dropped, never thrown.
+  let open = true;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       // Chunks that arrive within one turn of the event loop (a burst from the provider) leave as one
       // write: per-write costs are paid per burst, not per word, and nothing waits past that turn.
       let pending = "";
       const flush = () => {
-        if (pending !== "" && reading) controller.enqueue(encoder.encode(pending));
+        if (pending !== "" && open) controller.enqueue(encoder.encode(pending));
         pending = "";
       };
       const sendText = (text: string) => {
-        if (!reading) return;
+        if (!open) return;
         if (pending === "") setImmediate(flush);
         pending += text;
       };
@@ -46,11 +47,12 @@ export function streamResponse(
         .finally(() => {
           sendText("data: [DONE]\n\n");
           flush();
-          if (reading) controller.close();
+          if (open) controller.close();
+          open = false;
         });
     },
     cancel(reason) {
-      reading = false;
+      open = false;
       options.onCancel(reason);
     },
   });

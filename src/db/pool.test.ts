@@ -48,24 +48,6 @@ describe("transaction", () => {
   });
 });
 
-describe("transaction's synchronousCommit", () => {
-  it("waits for the disk by default, and not when asked, for that transaction only", async () => {
-    // The test server runs without fsync; this pool's sessions wait for the disk as production does.
-    const url = new URL(database.url);
-    url.searchParams.set("options", "-c synchronous_commit=on");
-    const pool = createPool({ url: url.toString(), max: 1, logger: createLogger("silent") });
-    const setting = (options: { synchronousCommit?: boolean }) =>
-      transaction(pool, async (client) => (await client.query("show synchronous_commit")).rows[0], options);
-    try {
-      expect(await setting({})).toEqual({ synchronous_commit: "on" });
-      expect(await setting({ synchronousCommit: false })).toEqual({ synchronous_commit: "off" });
-      expect(await setting({})).toEqual({ synchronous_commit: "on" });
-    } finally {
-      await pool.end();
-    }
-  });
-});
-
 describe("prepared statements", () => {
   // One connection, so the statement's preparation is visible in pg_prepared_statements afterwards.
   async function preparedAfterAHold(preparedStatements?: boolean) {

@@ -68,8 +68,6 @@ const conflictCodes = new Set(["40P01", "40001"]);
  * Runs `work` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws.
  * With `attempts` above 1, a transaction that PostgreSQL aborted on a deadlock or serialization
  * failure runs again from the start (so `work` must not act outside the transaction), at most that often.
- * `synchronousCommit: false` answers COMMIT before its WAL is on disk (PostgreSQL flushes it within
- * a fraction of a second): only for a transaction whose loss in a database crash is harmless.
  *
  * @example
  * await transaction(pool, (client) => client.query("insert ..."));
@@ -77,13 +75,12 @@ const conflictCodes = new Set(["40P01", "40001"]);
 export async function transaction<T>(
   pool: Pool,
   work: (client: PoolClient) => Promise<T>,
-  options: { attempts?: number; synchronousCommit?: boolean } = {},
+  options: { attempts?: number } = {},
 ): Promise<T> {
   const attempts = Math.min(Math.max(options.attempts ?? 1, 1), 10);
-  const begin = options.synchronousCommit === false ? "begin; set local synchronous_commit = off" : "begin";
   for (let attempt = 1; ; attempt++) {
     try {
-      return await transactionOnce(pool, begin, work);
+      return await transactionOnce(pool, work);
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code;
       if (attempt >= attempts || typeof code !== "string" || !conflictCodes.has(code)) throw error;
@@ -91,11 +88,7 @@ export async function transaction<T>(
   }
 }
 
-async function transactionOnce<T>(
-  pool: Pool,
-  begin: string,
-  work: (client: PoolClient) => Promise<T>,
-): Promise<T> {
+async function transactionOnce<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   // pg emits 'error' on a checked-out client whose connection dies between queries (a restarted
@@ -108,7 +101,7 @@ async function transactionOnce<T>(
   try {
     // Not awaited alone: the first statement of `work` is sent right behind it, saving a round trip.
     // `work` must issue no query after one of its own failed: it would run after the ROLLBACK.
-    const [, result] = await Promise.all([client.query(begin), work(client)]);
+    const [, result] = await together([client.query("begin"), work(client)]);
     await client.query("commit");
     return result;
   } catch (error) {
@@ -121,4 +114,23 @@ async function transactionOnce<T>(
     // A connection whose rollback failed is in an unknown state; destroy it rather than reuse it.
     client.release(broken);
   }
+}
+
+/**
+ * Like Promise.all for statements sent together on one transaction's client, but settles only once
+ * every one of them has: a statement whose caller reads again after a refusal must not find its read
+ * sent after the ROLLBACK that the first failure triggers. Throws the first failure.
+ *
+ * @example
+ * const [saved, placed] = await together([saveQuestion(client), placeHold(client)]);
+ */
+export async function together<const T extends readonly unknown[]>(
+  statements: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(statements);
+  const failed = results.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
 }
