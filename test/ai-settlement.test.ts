@@ -1,0 +1,141 @@
+import type { LanguageModelV3StreamPart } from "@ai-sdk/provider";
+import { MockLanguageModelV3 } from "ai/test";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ChatModel } from "../src/ai/models.js";
+import { createPool } from "../src/db/pool.js";
+import { createLogger } from "../src/logger.js";
+import {
+  answerText,
+  chatApp,
+  chatBody,
+  finishMetadata,
+  ledgerState,
+  newId,
+  postChat,
+  readChunks,
+  userWithBalance,
+} from "./support/chat.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.drop());
+
+const price = { inputPerMillion: 10_000, outputPerMillion: 10_000 };
+const finish: LanguageModelV3StreamPart = {
+  type: "finish",
+  finishReason: { unified: "stop", raw: "stop" },
+  usage: {
+    inputTokens: { total: 5, noCache: 5, cacheRead: 0, cacheWrite: 0 },
+    outputTokens: { total: 2, text: 2, reasoning: 0 },
+  },
+};
+
+/** A model that says its first word, then waits for `proceed` before finishing its answer. */
+function pausingModel(proceed: Promise<void>): ChatModel {
+  const languageModel = new MockLanguageModelV3({
+    doStream: async () => ({
+      stream: new ReadableStream<LanguageModelV3StreamPart>({
+        async start(controller) {
+          controller.enqueue({ type: "stream-start", warnings: [] });
+          controller.enqueue({ type: "text-start", id: "t" });
+          controller.enqueue({ type: "text-delta", id: "t", delta: "Late" });
+          await proceed;
+          controller.enqueue({ type: "text-delta", id: "t", delta: " answer" });
+          controller.enqueue({ type: "text-end", id: "t" });
+          controller.enqueue(finish);
+          controller.close();
+        },
+      }),
+    }),
+  });
+  return { id: "mock:pausing", isDemo: false, price, languageModel };
+}
+
+describe("settling a chat whose hold the ledger no longer has open", () => {
+  it("charges nothing, says so to the client, and saves the answer as charged nothing", async () => {
+    let proceed = () => {};
+    const { app, ledger } = chatApp({
+      pool: database.pool,
+      model: pausingModel(new Promise((resolve) => (proceed = resolve))),
+    });
+    const user = await userWithBalance(ledger, newId("expired"), 100_000);
+    const chatId = newId("c");
+    const response = await postChat(app, user.id, chatBody({ chatId, messageId: newId("m"), text: "Hi" }));
+    expect(response.status).toBe(200);
+    // Something else resolved the hold while the model was still answering (as the sweeper does
+    // when a stalled provider outlives the hold).
+    const open = await database.pool.query<{ id: string }>(
+      "select id from credits.holds where user_id = $1 and status = 'open'",
+      [user.id],
+    );
+    expect(open.rows).toHaveLength(1);
+    const released = await ledger.releaseHold({ holdId: String(open.rows[0]?.id) });
+    expect(released.error).toBeNull();
+    proceed();
+    const chunks = await readChunks(response);
+    expect(answerText(chunks)).toBe("Late answer");
+    expect(finishMetadata(chunks)).toMatchObject({ chargedCents: 0 });
+    expect(await ledgerState(database.pool, user.id)).toEqual({
+      balanceCents: 100_000,
+      heldCents: 0,
+      entriesCents: 100_000,
+      openHolds: 0,
+      usageEntries: 0,
+    });
+    const saved = await database.pool.query(
+      "select status, charged_cents, metadata from chat.messages where user_id = $1 and role = 'assistant'",
+      [user.id],
+    );
+    expect(saved.rows).toEqual([
+      { status: "completed", charged_cents: 0, metadata: expect.objectContaining({ chargedCents: 0 }) },
+    ]);
+  });
+});
+
+describe("chatting through a pool without prepared statements", () => {
+  // One connection, so whatever the chat prepared would show in pg_prepared_statements.
+  async function chatTwiceAndRegenerate(preparedStatements: boolean) {
+    const pool = createPool({
+      url: database.url,
+      max: 1,
+      logger: createLogger("silent"),
+      preparedStatements,
+    });
+    try {
+      const { app, ledger } = chatApp({ pool });
+      const user = await userWithBalance(ledger, newId(`prepared-${preparedStatements}`), 100_000);
+      const body = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "Hello there" });
+      const first = await readChunks(await postChat(app, user.id, body));
+      const replayed = await readChunks(await postChat(app, user.id, body));
+      const regenerated = await readChunks(
+        await postChat(app, user.id, { ...body, trigger: "regenerate-message" }),
+      );
+      expect(finishMetadata(first)?.chargedCents).toBeGreaterThan(0);
+      expect(finishMetadata(replayed)).toMatchObject({ replayed: true, chargedCents: 0 });
+      expect(finishMetadata(regenerated)?.chargedCents).toBeGreaterThan(0);
+      expect(await ledgerState(pool, user.id)).toMatchObject({ openHolds: 0, usageEntries: 2 });
+      const { rows } = await pool.query<{ name: string }>("select name from pg_prepared_statements");
+      return rows.map((row) => row.name);
+    } finally {
+      await pool.end();
+    }
+  }
+
+  it("answers, replays and regenerates the same, preparing nothing", async () => {
+    expect(await chatTwiceAndRegenerate(false)).toEqual([]);
+  });
+
+  it("prepares the chat's and the ledger's statements when allowed", async () => {
+    expect(await chatTwiceAndRegenerate(true)).toEqual(
+      expect.arrayContaining([
+        "chat_save_question",
+        "chat_start_answer",
+        "ledger_place_hold",
+        "ledger_settle_hold",
+      ]),
+    );
+  });
+});
