@@ -2,8 +2,6 @@ import type { LanguageModelV3StreamPart } from "@ai-sdk/provider";
 import { MockLanguageModelV3 } from "ai/test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatModel } from "../src/ai/models.js";
-import { createPool } from "../src/db/pool.js";
-import { createLogger } from "../src/logger.js";
 import {
   answerText,
   chatApp,
@@ -15,7 +13,7 @@ import {
   readChunks,
   userWithBalance,
 } from "./support/chat.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { createTestDatabase, preparedStatementsAfter, type TestDatabase } from "./support/database.js";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -96,15 +94,8 @@ describe("settling a chat whose hold the ledger no longer has open", () => {
 });
 
 describe("chatting through a pool without prepared statements", () => {
-  // One connection, so whatever the chat prepared would show in pg_prepared_statements.
-  async function chatTwiceAndRegenerate(preparedStatements: boolean) {
-    const pool = createPool({
-      url: database.url,
-      max: 1,
-      logger: createLogger("silent"),
-      preparedStatements,
-    });
-    try {
+  const preparedAfterChatting = (preparedStatements: boolean) =>
+    preparedStatementsAfter({ url: database.url, preparedStatements }, async (pool) => {
       const { app, ledger } = chatApp({ pool });
       const user = await userWithBalance(ledger, newId(`prepared-${preparedStatements}`), 100_000);
       const body = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "Hello there" });
@@ -117,19 +108,14 @@ describe("chatting through a pool without prepared statements", () => {
       expect(finishMetadata(replayed)).toMatchObject({ replayed: true, chargedCents: 0 });
       expect(finishMetadata(regenerated)?.chargedCents).toBeGreaterThan(0);
       expect(await ledgerState(pool, user.id)).toMatchObject({ openHolds: 0, usageEntries: 2 });
-      const { rows } = await pool.query<{ name: string }>("select name from pg_prepared_statements");
-      return rows.map((row) => row.name);
-    } finally {
-      await pool.end();
-    }
-  }
+    });
 
   it("answers, replays and regenerates the same, preparing nothing", async () => {
-    expect(await chatTwiceAndRegenerate(false)).toEqual([]);
+    expect(await preparedAfterChatting(false)).toEqual([]);
   });
 
   it("prepares the chat's and the ledger's statements when allowed", async () => {
-    expect(await chatTwiceAndRegenerate(true)).toEqual(
+    expect(await preparedAfterChatting(true)).toEqual(
       expect.arrayContaining([
         "chat_save_question",
         "chat_start_answer",

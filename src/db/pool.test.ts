@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../test/support/database.js";
+import {
+  createTestDatabase,
+  preparedStatementsAfter,
+  type TestDatabase,
+} from "../../test/support/database.js";
 import { createLedger } from "../ledger/index.js";
-import { createLogger } from "../logger.js";
-import { createPool, transaction } from "./pool.js";
+import { transaction } from "./pool.js";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -49,15 +52,8 @@ describe("transaction", () => {
 });
 
 describe("prepared statements", () => {
-  // One connection, so the statement's preparation is visible in pg_prepared_statements afterwards.
-  async function preparedAfterAHold(preparedStatements?: boolean) {
-    const pool = createPool({
-      url: database.url,
-      max: 1,
-      logger: createLogger("silent"),
-      preparedStatements,
-    });
-    try {
+  const preparedAfterTwoHolds = (preparedStatements: boolean) =>
+    preparedStatementsAfter({ url: database.url, preparedStatements }, async (pool) => {
       const ledger = createLedger({ pool, holdTtlSeconds: 60 });
       const userId = `prepared-${preparedStatements}`;
       await ledger.ensureAccount({ userId, email: `${userId}@example.com`, signupBonusCents: 100 });
@@ -65,18 +61,13 @@ describe("prepared statements", () => {
         const held = await ledger.placeHold({ userId, amountCents: 10, idempotencyKey: `${userId}:${key}` });
         expect(held.error).toBeNull();
       }
-      const { rows } = await pool.query<{ name: string }>("select name from pg_prepared_statements");
-      return rows.map((row) => row.name);
-    } finally {
-      await pool.end();
-    }
-  }
+    });
 
   it("prepares the ledger's statements once per connection by default", async () => {
-    expect(await preparedAfterAHold()).toContain("ledger_place_hold");
+    expect(await preparedAfterTwoHolds(true)).toContain("ledger_place_hold");
   });
 
   it("sends them unnamed when a transaction-mode pooler cannot keep them", async () => {
-    expect(await preparedAfterAHold(false)).toEqual([]);
+    expect(await preparedAfterTwoHolds(false)).toEqual([]);
   });
 });

@@ -47,3 +47,26 @@ export async function createTestDatabase(
     },
   };
 }
+
+/**
+ * Runs `use` on a pool of one connection to `url`, then names the statements that connection has
+ * prepared: one connection, so what was prepared cannot hide on another.
+ */
+export async function preparedStatementsAfter(
+  input: { url: string; preparedStatements: boolean },
+  use: (pool: Pool) => Promise<void>,
+): Promise<string[]> {
+  const pool = createPool({
+    url: input.url,
+    max: 1,
+    logger: createLogger("silent"),
+    preparedStatements: input.preparedStatements,
+  });
+  try {
+    await use(pool);
+    const { rows } = await pool.query<{ name: string }>("select name from pg_prepared_statements");
+    return rows.map((row) => row.name);
+  } finally {
+    await pool.end();
+  }
+}
