@@ -131,6 +131,23 @@ describe("checkout simulator", () => {
     await assertLedgerConsistent(database.pool);
   });
 
+  it("applies every one of several refunds of one payment sent at once", async () => {
+    const { userId, url, checkoutSessionId } = await newCheckout(500);
+    await post(`${url}/pay`);
+    const refunds = await Promise.all(
+      [100, 100, 100].map((amountCents) =>
+        refundSimulatedPayment(context, { checkoutSessionId, amountCents }),
+      ),
+    );
+    // Each reports the cumulative total after it: taken in turn, they are 100, 200 and 300.
+    expect(refunds.map((refund) => refund.refundedCents).sort()).toEqual([100, 200, 300]);
+    expect(await balanceOf(database.pool, userId)).toBe(250);
+    expect((await entriesOf(database.pool, userId)).map((entry) => entry.amountCents)).toEqual([
+      50, 500, -100, -100, -100,
+    ]);
+    await assertLedgerConsistent(database.pool);
+  });
+
   it("refuses to refund an unpaid or unknown simulated payment, or more than is left", async () => {
     const { checkoutSessionId, url } = await newCheckout(300);
     await expect(

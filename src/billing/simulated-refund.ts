@@ -1,3 +1,4 @@
+import { transaction } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
 import { findPayment, reportedRefundCents } from "../ledger/payments.js";
 import { formatCents } from "./amount.js";
@@ -30,26 +31,36 @@ export async function refundSimulatedPayment(
       `This payment is ${payment.status}; only a paid one can be refunded.`,
     );
   }
-  const alreadyCents = await reportedRefundCents(context.pool, payment.paymentIntentId);
-  const remainingCents = payment.amountCents - alreadyCents;
-  const amountCents = input.amountCents ?? remainingCents;
-  if (remainingCents <= 0)
-    throw new AppError("ALREADY_REFUNDED", 409, "This payment is already fully refunded.");
-  if (amountCents < 1 || amountCents > remainingCents) {
-    throw new AppError(
-      "INVALID_AMOUNT",
-      400,
-      `Refund from 1 to ${remainingCents} cents (${formatCents(remainingCents, payment.currency)} is left to refund).`,
-    );
-  }
-  const refundedCents = alreadyCents + amountCents;
-  const delivery = await deliverEvent(context.config, refundedChargeEvent(payment, refundedCents));
-  if (!delivery.ok) {
-    context.logger.error(
-      { delivery, checkoutSessionId: payment.checkoutSessionId },
-      "simulated refund failed",
-    );
-    throw new AppError("WEBHOOK_NOT_APPLIED", 502, "The webhook did not apply the refund; try again.");
-  }
-  return { refundedCents, amountCents: payment.amountCents };
+  // charge.refunded carries the cumulative total, so two refunds of one payment at once would read
+  // the same total and report the same new one: one of them lost. They take turns on a lock held
+  // until the webhook has applied the refund (a transaction lock, so a dropped connection frees it).
+  const paymentIntentId = payment.paymentIntentId;
+  return transaction(context.pool, async (client) => {
+    await client.query("set local lock_timeout = '20s'");
+    await client.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [
+      `simulated-refund:${paymentIntentId}`,
+    ]);
+    const alreadyCents = await reportedRefundCents(context.pool, paymentIntentId);
+    const remainingCents = payment.amountCents - alreadyCents;
+    const amountCents = input.amountCents ?? remainingCents;
+    if (remainingCents <= 0)
+      throw new AppError("ALREADY_REFUNDED", 409, "This payment is already fully refunded.");
+    if (amountCents < 1 || amountCents > remainingCents) {
+      throw new AppError(
+        "INVALID_AMOUNT",
+        400,
+        `Refund from 1 to ${remainingCents} cents (${formatCents(remainingCents, payment.currency)} is left to refund).`,
+      );
+    }
+    const refundedCents = alreadyCents + amountCents;
+    const delivery = await deliverEvent(context.config, refundedChargeEvent(payment, refundedCents));
+    if (!delivery.ok) {
+      context.logger.error(
+        { delivery, checkoutSessionId: payment.checkoutSessionId },
+        "simulated refund failed",
+      );
+      throw new AppError("WEBHOOK_NOT_APPLIED", 502, "The webhook did not apply the refund; try again.");
+    }
+    return { refundedCents, amountCents: payment.amountCents };
+  });
 }
