@@ -8,6 +8,7 @@ import {
   chatBody,
   finishMetadata,
   ledgerState,
+  mockModel,
   newId,
   postChat,
   readChunks,
@@ -90,6 +91,27 @@ describe("settling a chat whose hold the ledger no longer has open", () => {
     expect(saved.rows).toEqual([
       { status: "completed", charged_cents: 0, metadata: expect.objectContaining({ chargedCents: 0 }) },
     ]);
+  });
+});
+
+describe("a client that left before the answer started", () => {
+  it("stops the model before it answers and is charged nothing", async () => {
+    const { model, mock } = mockModel({ price });
+    const { app, ledger } = chatApp({ pool: database.pool, model });
+    const user = await userWithBalance(ledger, newId("left"), 100_000);
+    const gone = new AbortController();
+    gone.abort();
+    const body = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "Hello?" });
+    const response = await postChat(app, user.id, body, gone.signal);
+    expect(response.status).toBe(200);
+    // Settlement runs whether or not anyone reads; wait for the hold to be resolved.
+    await expect.poll(async () => (await ledgerState(database.pool, user.id)).openHolds).toBe(0);
+    expect(await ledgerState(database.pool, user.id)).toMatchObject({
+      balanceCents: 100_000,
+      heldCents: 0,
+      usageEntries: 0,
+    });
+    expect(mock.doStreamCalls.length).toBeLessThanOrEqual(1);
   });
 });
 

@@ -89,7 +89,9 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
   const started = await reserveAnswer(service, request, { question, heldCents });
   if ("replay" in started) return replay(service, request, started.replay);
   const abort = new AbortController();
-  request.abortSignal.addEventListener("abort", () => abort.abort(), { once: true });
+  // A client may have left while the hold was being placed: its signal has fired already.
+  if (request.abortSignal.aborted) abort.abort();
+  else request.abortSignal.addEventListener("abort", () => abort.abort(), { once: true });
   // Stop a generation well before its hold could expire, so it is always settled, never free.
   const deadline = setTimeout(() => abort.abort(), service.holdTtlSeconds * generationShareOfHold * 1000);
   deadline.unref();
