@@ -32,14 +32,23 @@ export async function refundSimulatedPayment(
     );
   }
   // charge.refunded carries the cumulative total, so two refunds of one payment at once would read
-  // the same total and report the same new one: one of them lost. They take turns on a lock held
-  // until the webhook has applied the refund (a transaction lock, so a dropped connection frees it).
+  // the same total and report the same new one: one of them lost. The first holds a per-payment lock
+  // until the webhook has applied it (a transaction lock: a dropped connection frees it); another
+  // arriving meanwhile is refused rather than queued, so no one waits holding a pooled connection
+  // that the webhook itself needs.
   const paymentIntentId = payment.paymentIntentId;
   return transaction(context.pool, async (client) => {
-    await client.query("set local lock_timeout = '20s'");
-    await client.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [
-      `simulated-refund:${paymentIntentId}`,
-    ]);
+    const locked = await client.query<{ locked: boolean }>(
+      "select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as locked",
+      [`simulated-refund:${paymentIntentId}`],
+    );
+    if (!locked.rows[0]?.locked) {
+      throw new AppError(
+        "REFUND_IN_PROGRESS",
+        409,
+        "Another refund of this payment is being applied; look at its history, then try again.",
+      );
+    }
     const alreadyCents = await reportedRefundCents(context.pool, paymentIntentId);
     const remainingCents = payment.amountCents - alreadyCents;
     const amountCents = input.amountCents ?? remainingCents;
