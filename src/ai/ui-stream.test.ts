@@ -151,6 +151,31 @@ describe("the chat's UI message stream", () => {
     expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
   });
 
+  it("drops a send that comes after the stream has ended instead of throwing", async () => {
+    let late: SendChunk | undefined;
+    const response = streamResponse(
+      async (send) => {
+        late = send;
+        send({ type: "start", messageId: "m" });
+      },
+      { logger, onCancel: ignoreCancel },
+    );
+    const text = await response.text();
+    expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
+    // A write to a closed stream throws, and would throw from a timer: the whole process would go.
+    expect(() => late?.({ type: "text-delta", id: "t", delta: "too late" })).not.toThrow();
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
+  it("passes on why an answer was aborted", () => {
+    const options = { messageId: "m", startMetadata: {}, errorText: () => "" };
+    expect(uiChunkOf({ type: "abort", reason: "the user stopped it" }, options)).toEqual({
+      type: "abort",
+      reason: "the user stopped it",
+    });
+    expect(uiChunkOf({ type: "abort" }, options)).toEqual({ type: "abort" });
+  });
+
   it("hears a client that goes away, and lets the answer run to its end", async () => {
     let cancelledWith: unknown;
     let release = () => {};

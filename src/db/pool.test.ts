@@ -5,7 +5,7 @@ import {
   type TestDatabase,
 } from "../../test/support/database.js";
 import { createLedger } from "../ledger/index.js";
-import { transaction } from "./pool.js";
+import { together, transaction } from "./pool.js";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -51,8 +51,29 @@ describe("transaction", () => {
   });
 });
 
+describe("together", () => {
+  it("lets every statement sent together finish before the transaction rolls back", async () => {
+    await database.pool.query("create table if not exists together_probe (note text)");
+    // The second caller reads its first result, then writes: were the transaction to roll back on
+    // the first failure without waiting, that write would be committed on its own, outside it.
+    const failing = transaction(database.pool, (client) =>
+      together([
+        client.query("select 1 / 0"),
+        (async () => {
+          await client.query("select 1").catch(() => undefined);
+          await new Promise((resolve) => setImmediate(resolve));
+          await client.query("insert into together_probe values ('sent after the failure')");
+        })(),
+      ]),
+    );
+    await expect(failing).rejects.toMatchObject({ code: "22012" });
+    const { rows } = await database.pool.query("select count(*)::int as count from together_probe");
+    expect(rows[0]).toEqual({ count: 0 });
+  });
+});
+
 describe("prepared statements", () => {
-  const preparedAfterTwoHolds = (preparedStatements: boolean) =>
+  const preparedAfterTwoHolds = (preparedStatements?: boolean) =>
     preparedStatementsAfter({ url: database.url, preparedStatements }, async (pool) => {
       const ledger = createLedger({ pool, holdTtlSeconds: 60 });
       const userId = `prepared-${preparedStatements}`;
@@ -64,7 +85,7 @@ describe("prepared statements", () => {
     });
 
   it("prepares the ledger's statements once per connection by default", async () => {
-    expect(await preparedAfterTwoHolds(true)).toContain("ledger_place_hold");
+    expect(await preparedAfterTwoHolds()).toContain("ledger_place_hold");
   });
 
   it("sends them unnamed when a transaction-mode pooler cannot keep them", async () => {

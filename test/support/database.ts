@@ -53,14 +53,14 @@ export async function createTestDatabase(
  * prepared: one connection, so what was prepared cannot hide on another.
  */
 export async function preparedStatementsAfter(
-  input: { url: string; preparedStatements: boolean },
+  input: { url: string; preparedStatements?: boolean },
   use: (pool: Pool) => Promise<void>,
 ): Promise<string[]> {
   const pool = createPool({
     url: input.url,
     max: 1,
     logger: createLogger("silent"),
-    preparedStatements: input.preparedStatements,
+    ...(input.preparedStatements === undefined ? {} : { preparedStatements: input.preparedStatements }),
   });
   try {
     await use(pool);
