@@ -21,10 +21,14 @@ export type Attempt = {
   stale: boolean;
 };
 
+// With $7 (a hold's idempotency key), only if that hold exists: sent in one round trip behind the
+// hold and the COMMIT, a refused hold must leave nothing to commit.
 const saveQuestionStatement = statement(
   "chat_save_question",
   `with conversation as (
-       insert into chat.conversations (user_id, id, title, model) values ($1, $2, $3, $4)
+       insert into chat.conversations (user_id, id, title, model)
+       select $1, $2, $3, $4
+        where $7::text is null or exists (select 1 from credits.holds where idempotency_key = $7)
        on conflict (user_id, id) do update set updated_at = now(), model = excluded.model
        returning user_id, id)
      insert into chat.messages (user_id, id, conversation_id, role, parts)
@@ -32,7 +36,10 @@ const saveQuestionStatement = statement(
      on conflict (user_id, id) do nothing`,
 );
 
-/** Creates the conversation (or marks it used) and stores the user's message once. */
+/**
+ * Creates the conversation (or marks it used) and stores the user's message once; with `onlyIfHold`,
+ * only if the hold of that idempotency key exists (placed earlier in the same transaction).
+ */
 export async function saveQuestion(
   pool: Queryable,
   input: {
@@ -42,6 +49,7 @@ export async function saveQuestion(
     model: string;
     messageId: string;
     parts: TextPart[];
+    onlyIfHold?: string;
   },
 ): Promise<void> {
   await pool.query({
@@ -53,6 +61,7 @@ export async function saveQuestion(
       input.model,
       input.messageId,
       JSON.stringify(input.parts),
+      input.onlyIfHold ?? null,
     ],
   });
 }
@@ -89,27 +98,52 @@ export async function latestAttempt(
 const startAnswerStatement = statement(
   "chat_start_answer",
   `insert into chat.messages (user_id, id, conversation_id, role, parts, reply_to, attempt, status)
-     values ($1, $2, $3, 'assistant', '[]', $4, $5, 'streaming')`,
+     select $1, $2, $3, 'assistant', '[]', $4, $5, 'streaming'
+      where $6::text is null or exists (select 1 from credits.holds where idempotency_key = $6)`,
 );
 
-/** Records that an attempt started; the unique (user, reply_to, attempt) refuses a second starter. */
+/**
+ * Records that an attempt started; the unique (user, reply_to, attempt) refuses a second starter.
+ * With `onlyIfHold`, only if the hold of that idempotency key exists.
+ */
 export async function startAnswer(
   pool: Queryable,
-  input: { userId: string; id: string; conversationId: string; replyTo: string; attempt: number },
+  input: {
+    userId: string;
+    id: string;
+    conversationId: string;
+    replyTo: string;
+    attempt: number;
+    onlyIfHold?: string;
+  },
 ): Promise<void> {
   await pool.query({
     ...startAnswerStatement,
-    values: [input.userId, input.id, input.conversationId, input.replyTo, input.attempt],
+    values: [
+      input.userId,
+      input.id,
+      input.conversationId,
+      input.replyTo,
+      input.attempt,
+      input.onlyIfHold ?? null,
+    ],
   });
 }
 
+// With $7 and $8, only if that hold has that status: saved in one round trip with the settlement
+// and the COMMIT, an answer must not say it was charged when the ledger refused the charge.
 const finishAnswerStatement = statement(
   "chat_finish_answer",
   `update chat.messages set status = $3, parts = $4::jsonb, charged_cents = $5, metadata = $6::jsonb,
             updated_at = now()
-      where user_id = $1 and id = $2`,
+      where user_id = $1 and id = $2
+        and ($7::bigint is null or exists (select 1 from credits.holds where id = $7 and status = $8))`,
 );
 
+/**
+ * Saves how an answer ended and what it cost; with `onlyIfHold`, only if the hold has been resolved
+ * as expected. Says whether it saved.
+ */
 export async function finishAnswer(
   pool: Queryable,
   input: {
@@ -119,9 +153,10 @@ export async function finishAnswer(
     parts: TextPart[];
     chargedCents: number;
     metadata: Record<string, unknown>;
+    onlyIfHold?: { id: string; status: "settled" | "released" };
   },
-): Promise<void> {
-  await pool.query({
+): Promise<boolean> {
+  const result = await pool.query({
     ...finishAnswerStatement,
     values: [
       input.userId,
@@ -130,8 +165,11 @@ export async function finishAnswer(
       JSON.stringify(input.parts),
       input.chargedCents,
       JSON.stringify(input.metadata),
+      input.onlyIfHold?.id ?? null,
+      input.onlyIfHold?.status ?? null,
     ],
   });
+  return result.rowCount === 1;
 }
 
 export type ConversationSummary = {

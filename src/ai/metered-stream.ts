@@ -108,33 +108,31 @@ export async function streamMetered(run: MeteredRun, send: SendChunk): Promise<O
   if (failure !== undefined)
     run.logger.warn({ err: failure, answerId: run.answerId }, "chat generation failed");
   const planned = planOutcome(run, { text, usage, failure, base });
-  // The charge and the saved answer commit together: a saved answer always says what it cost. The
-  // answer is saved as planned in the same round trip as the charge, and saved again only in the
-  // rare case that the ledger refused the charge (the hold had already been resolved).
-  const outcome = await transaction(
+  // One round trip: BEGIN, the charge (or release), the answer saved only if the ledger resolved the
+  // hold as planned, and COMMIT (`commitWithWork`): a saved answer never says it cost what was not
+  // charged. Should the ledger have refused (the sweeper resolved the hold first, say), the answer is
+  // saved right after with what it really cost; until then it reads as still streaming, never wrong.
+  const [outcome, savedAsPlanned] = await transaction(
     run.pool,
-    async (client) => {
-      const [resolved] = await together([
-        resolveHold(run, client, planned),
-        saveAnswer(run, client, planned),
-      ]);
-      if (resolved.chargedCents !== planned.chargedCents) await saveAnswer(run, client, resolved);
-      return resolved;
-    },
-    { attempts: conflictAttempts },
+    (client) => together([resolveHold(run, client, planned), saveAnswer(run, client, planned, true)]),
+    { attempts: conflictAttempts, commitWithWork: true },
   );
+  if (!savedAsPlanned) await saveAnswer(run, run.pool, outcome, false);
   send({ type: "finish", messageMetadata: { ...outcome.metadata, ...outcome.balance } });
   return outcome;
 }
 
-function saveAnswer(run: MeteredRun, client: PoolClient, outcome: Outcome): Promise<void> {
-  return finishAnswer(client, {
+/** Saves the answer; `asPlanned`: only if the hold was resolved as the outcome planned it. */
+function saveAnswer(run: MeteredRun, database: Pool | PoolClient, outcome: Outcome, asPlanned: boolean) {
+  const resolvedAs = outcome.status === "failed" ? "released" : "settled";
+  return finishAnswer(database, {
     userId: run.userId,
     id: run.answerId,
     status: outcome.status,
     parts: outcome.text === "" ? [] : [{ type: "text", text: outcome.text }],
     chargedCents: outcome.chargedCents,
     metadata: outcome.metadata,
+    ...(asPlanned ? { onlyIfHold: { id: run.holdId, status: resolvedAs } } : {}),
   });
 }
 

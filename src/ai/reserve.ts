@@ -34,7 +34,10 @@ export async function reserveAnswer(
     transaction(service.pool, work, { attempts: conflictAttempts });
   if (request.trigger === "submit-message") {
     try {
-      return await inTransaction((client) => startFirstAttempt(service, request, client, input));
+      return await transaction(service.pool, (client) => startFirstAttempt(service, request, client, input), {
+        attempts: conflictAttempts,
+        commitWithWork: true,
+      });
     } catch (error) {
       // The question has an attempt already: read it below, and replay it or start the next one.
       if (codeOf(error) !== uniqueViolation) throw error;
@@ -48,9 +51,11 @@ export async function reserveAnswer(
   );
 }
 
-// The common case, a question never answered: every statement goes out in one round trip with the
-// transaction's BEGIN (the pool pipelines). Should the question have an attempt already, its insert
-// fails on the unique (user, reply_to, attempt), and the hold behind it fails without reserving.
+// The common case, a question never answered: one round trip for all of it, BEGIN, the hold, the
+// question and the attempt, and COMMIT (see `commitWithWork`). The question and the attempt are
+// written only if the hold exists, so a refused hold (402) leaves nothing to commit. Should the
+// question have an attempt already, that insert fails on the unique (user, reply_to, attempt), the
+// transaction rolls back, and the caller reads what there is.
 async function startFirstAttempt(
   service: ChatService,
   request: ChatRequest,
@@ -58,18 +63,28 @@ async function startFirstAttempt(
   input: Reservation,
 ): Promise<Reserved> {
   const answerId = randomUUID();
-  const [, , placed] = await together([
-    saveQuestion(service, request, client, input.question),
+  const holdKey = holdKeyOf(request, input.question, 0);
+  // Issued in this order; settled only once all are, so a late read of the ledger's runs after all.
+  const outcomes = await Promise.allSettled([
+    placeHold(service, request, client, { ...input, attempt: 0 }),
+    saveQuestion(service, request, client, input.question, holdKey),
     conversations.startAnswer(client, {
       userId: request.user.id,
       id: answerId,
       conversationId: request.conversationId,
       replyTo: input.question.id,
       attempt: 0,
+      onlyIfHold: holdKey,
     }),
-    placeHold(service, request, client, { ...input, attempt: 0 }),
   ]);
-  return { answerId, holdId: placed };
+  const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason] : []));
+  // An existing attempt outranks what the hold said about it (a replayed key reads as 409).
+  const attemptTaken = failures.find((error) => codeOf(error) === uniqueViolation);
+  if (attemptTaken !== undefined) throw attemptTaken;
+  if (failures.length > 0) throw failures[0];
+  const [placed] = outcomes;
+  if (placed.status !== "fulfilled") throw new Error("unreachable: the hold failed without a failure");
+  return { answerId, holdId: placed.value };
 }
 
 async function startNextAttempt(
@@ -106,7 +121,13 @@ async function startNextAttempt(
   return { answerId, holdId };
 }
 
-function saveQuestion(service: ChatService, request: ChatRequest, client: PoolClient, question: Question) {
+function saveQuestion(
+  service: ChatService,
+  request: ChatRequest,
+  client: PoolClient,
+  question: Question,
+  onlyIfHold?: string,
+) {
   return conversations.saveQuestion(client, {
     userId: request.user.id,
     conversationId: request.conversationId,
@@ -114,7 +135,13 @@ function saveQuestion(service: ChatService, request: ChatRequest, client: PoolCl
     model: service.model.id,
     messageId: question.id,
     parts: [{ type: "text", text: question.text }],
+    ...(onlyIfHold === undefined ? {} : { onlyIfHold }),
   });
+}
+
+/** The hold's idempotency key: one per user, question and attempt. */
+function holdKeyOf(request: ChatRequest, question: Question, attempt: number): string {
+  return `chat:${request.user.id}:${question.id}:${attempt}`;
 }
 
 async function placeHold(
@@ -130,7 +157,7 @@ async function placeHold(
     savepoint: false,
     userId,
     amountCents: input.heldCents,
-    idempotencyKey: `chat:${userId}:${input.question.id}:${input.attempt}`,
+    idempotencyKey: holdKeyOf(request, input.question, input.attempt),
     description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
   });
   if (placed.error) unwrap(placed);

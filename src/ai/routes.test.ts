@@ -63,11 +63,13 @@ describe("POST /api/chat with a mock model", () => {
   it("refuses with 402 and the amounts before calling the model when the hold cannot be placed", async () => {
     const { app, ledger, mock, config } = setup();
     const user = await userWithBalance(ledger, newId("poor"), 3);
-    const response = await postChat(
-      app,
-      user.id,
-      chatBody({ chatId: newId("c"), messageId: newId("m"), text: "Hi" }),
+    // A conversation of earlier, richer days: the refused question must not join it.
+    const chatId = newId("c");
+    await database.pool.query(
+      "insert into chat.conversations (user_id, id, title, model) values ($1, $2, 'Earlier', 'mock:model')",
+      [user.id, chatId],
     );
+    const response = await postChat(app, user.id, chatBody({ chatId, messageId: newId("m"), text: "Hi" }));
     expect(response.status).toBe(402);
     const body = await response.json();
     expect(body.error.code).toBe("INSUFFICIENT_CREDITS");
@@ -79,6 +81,12 @@ describe("POST /api/chat with a mock model", () => {
       openHolds: 0,
       usageEntries: 0,
     });
+    // Nothing of the refused chat was kept: no question, no attempt.
+    const kept = await database.pool.query(
+      "select count(*)::int as messages from chat.messages where user_id = $1",
+      [user.id],
+    );
+    expect(kept.rows[0]).toEqual({ messages: 0 });
   });
 
   it("charges a retried message id once and replays the saved answer", async () => {

@@ -72,6 +72,23 @@ describe("together", () => {
   });
 });
 
+describe("transaction with commitWithWork", () => {
+  it("commits what work sent, and rolls all of it back when one statement fails", async () => {
+    await database.pool.query("create table if not exists commit_probe (note text check (note <> 'bad'))");
+    const write = (notes: string[]) =>
+      transaction(
+        database.pool,
+        (client) =>
+          together(notes.map((note) => client.query("insert into commit_probe values ($1)", [note]))),
+        { commitWithWork: true },
+      );
+    await write(["one", "two"]);
+    await expect(write(["three", "bad", "four"])).rejects.toMatchObject({ code: "23514" });
+    const { rows } = await database.pool.query("select note from commit_probe order by note");
+    expect(rows.map((row) => row.note)).toEqual(["one", "two"]);
+  });
+});
+
 describe("prepared statements", () => {
   const preparedAfterTwoHolds = (preparedStatements?: boolean) =>
     preparedStatementsAfter({ url: database.url, preparedStatements }, async (pool) => {

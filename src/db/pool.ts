@@ -69,18 +69,24 @@ const conflictCodes = new Set(["40P01", "40001"]);
  * With `attempts` above 1, a transaction that PostgreSQL aborted on a deadlock or serialization
  * failure runs again from the start (so `work` must not act outside the transaction), at most that often.
  *
+ * `commitWithWork: true` sends COMMIT right behind the statements `work` issues before it first
+ * awaits, in the same round trip. Only for work whose statements are all issued up front and whose
+ * outcome needs no decision in between: a refusal must leave nothing to commit (conditional
+ * statements), since COMMIT is already on its way; a failed statement aborts the transaction, which
+ * makes that COMMIT a ROLLBACK. A statement `work` issues later runs after the COMMIT, on its own.
+ *
  * @example
  * await transaction(pool, (client) => client.query("insert ..."));
  */
 export async function transaction<T>(
   pool: Pool,
   work: (client: PoolClient) => Promise<T>,
-  options: { attempts?: number } = {},
+  options: { attempts?: number; commitWithWork?: boolean } = {},
 ): Promise<T> {
   const attempts = Math.min(Math.max(options.attempts ?? 1, 1), 10);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await transactionOnce(pool, work);
+      return await transactionOnce(pool, work, options.commitWithWork === true);
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code;
       if (attempt >= attempts || typeof code !== "string" || !conflictCodes.has(code)) throw error;
@@ -88,7 +94,11 @@ export async function transaction<T>(
   }
 }
 
-async function transactionOnce<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+async function transactionOnce<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  commitWithWork: boolean,
+): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   // pg emits 'error' on a checked-out client whose connection dies between queries (a restarted
@@ -100,9 +110,11 @@ async function transactionOnce<T>(pool: Pool, work: (client: PoolClient) => Prom
   client.on("error", onConnectionError);
   try {
     // Not awaited alone: the first statement of `work` is sent right behind it, saving a round trip.
-    // `work` must issue no query after one of its own failed: it would run after the ROLLBACK.
-    const [, result] = await together([client.query("begin"), work(client)]);
-    await client.query("commit");
+    const begun = client.query("begin");
+    const working = work(client);
+    const committing = commitWithWork ? client.query("commit") : undefined;
+    const [, result] = await together([begun, working, committing]);
+    if (!committing) await client.query("commit");
     return result;
   } catch (error) {
     await client.query("rollback").catch(() => {
