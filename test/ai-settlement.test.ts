@@ -2,6 +2,8 @@ import type { LanguageModelV3StreamPart } from "@ai-sdk/provider";
 import { MockLanguageModelV3 } from "ai/test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatModel } from "../src/ai/models.js";
+import { createPool } from "../src/db/pool.js";
+import { createLogger } from "../src/logger.js";
 import {
   answerText,
   chatApp,
@@ -117,6 +119,43 @@ describe("a client that left before the answer started", () => {
       [user.id],
     );
     expect(saved.rows).toEqual([{ status: "failed", parts: [] }]);
+  });
+});
+
+describe("two chats of one person in one conversation at once", () => {
+  it("regenerating an answer while asking the next question never deadlocks", async () => {
+    const deadlocks = async () =>
+      (
+        await database.pool.query<{ deadlocks: number }>(
+          "select deadlocks::int from pg_stat_database where datname = current_database()",
+        )
+      ).rows[0]?.deadlocks ?? 0;
+    const before = await deadlocks();
+    // A pool of its own: its backends report their statistics when it ends, below.
+    const pool = createPool({ url: database.url, max: 4, logger: createLogger("silent") });
+    const { app, ledger } = chatApp({ pool, model: mockModel({ price }).model });
+    const user = await userWithBalance(ledger, newId("both"), 1_000_000);
+    for (let round = 0; round < 8; round++) {
+      const chatId = newId("c");
+      const first = chatBody({ chatId, messageId: newId("m"), text: "First question" });
+      await readChunks(await postChat(app, user.id, first));
+      const next = chatBody({
+        chatId,
+        messageId: newId("m"),
+        text: "Next question",
+        history: [{ id: first.messages[0]?.id ?? "", role: "user", text: "First question" }],
+      });
+      const both = await Promise.all([
+        postChat(app, user.id, { ...first, trigger: "regenerate-message" }),
+        postChat(app, user.id, next),
+      ]);
+      expect(both.map((response) => response.status)).toEqual([200, 200]);
+      await Promise.all(both.map(readChunks));
+    }
+    await pool.end();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await deadlocks()).toBe(before);
+    expect(await ledgerState(database.pool, user.id)).toMatchObject({ openHolds: 0, usageEntries: 24 });
   });
 });
 

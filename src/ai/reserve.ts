@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type PoolClient, together, transaction } from "../db/pool.js";
+import { type PoolClient, transaction } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
 import { unwrap } from "../http/ledger-errors.js";
 import type { ChatRequest, ChatService } from "./chat.js";
@@ -51,40 +51,17 @@ export async function reserveAnswer(
   );
 }
 
-// The common case, a question never answered: one round trip for all of it, BEGIN, the hold, the
-// question and the attempt, and COMMIT (see `commitWithWork`). The question and the attempt are
-// written only if the hold exists, so a refused hold (402) leaves nothing to commit. Should the
-// question have an attempt already, that insert fails on the unique (user, reply_to, attempt), the
-// transaction rolls back, and the caller reads what there is.
-async function startFirstAttempt(
+// The common case, a question never answered: attempt 0, all in one round trip with BEGIN and
+// COMMIT (see `commitWithWork`). Should the question have an attempt already, the attempt's insert
+// fails on the unique (user, reply_to, attempt), the transaction rolls back, and the caller reads
+// what there is.
+function startFirstAttempt(
   service: ChatService,
   request: ChatRequest,
   client: PoolClient,
   input: Reservation,
 ): Promise<Reserved> {
-  const answerId = randomUUID();
-  const holdKey = holdKeyOf(request, input.question, 0);
-  // Issued in this order; settled only once all are, so a late read of the ledger's runs after all.
-  const outcomes = await Promise.allSettled([
-    placeHold(service, request, client, { ...input, attempt: 0 }),
-    saveQuestion(service, request, client, input.question, holdKey),
-    conversations.startAnswer(client, {
-      userId: request.user.id,
-      id: answerId,
-      conversationId: request.conversationId,
-      replyTo: input.question.id,
-      attempt: 0,
-      onlyIfHold: holdKey,
-    }),
-  ]);
-  const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason] : []));
-  // An existing attempt outranks what the hold said about it (a replayed key reads as 409).
-  const attemptTaken = failures.find((error) => codeOf(error) === uniqueViolation);
-  if (attemptTaken !== undefined) throw attemptTaken;
-  if (failures.length > 0) throw failures[0];
-  const [placed] = outcomes;
-  if (placed.status !== "fulfilled") throw new Error("unreachable: the hold failed without a failure");
-  return { answerId, holdId: placed.value };
+  return startAttempt(service, request, client, { ...input, attempt: 0 });
 }
 
 async function startNextAttempt(
@@ -93,32 +70,49 @@ async function startNextAttempt(
   client: PoolClient,
   input: Reservation,
 ): Promise<Reserved> {
-  const { question } = input;
-  const [, latest] = await together([
-    saveQuestion(service, request, client, question),
-    conversations.latestAttempt(client, {
-      userId: request.user.id,
-      replyTo: question.id,
-      staleAfterSeconds: service.holdTtlSeconds,
-    }),
-  ]);
+  const latest = await conversations.latestAttempt(client, {
+    userId: request.user.id,
+    replyTo: input.question.id,
+    staleAfterSeconds: service.holdTtlSeconds,
+  });
   if (latest?.status === "streaming" && !latest.stale) throw inProgress();
   if (latest?.status === "completed" && request.trigger === "submit-message") return { replay: latest };
-  const attempt = latest ? latest.attempt + 1 : 0;
+  return startAttempt(service, request, client, { ...input, attempt: latest ? latest.attempt + 1 : 0 });
+}
+
+// The hold first, then the question and the attempt, written only if that hold exists, so a refused
+// hold (402) leaves nothing to commit. Every chat locks in this order (the account's row, then the
+// conversation's), so two chats of one user cannot deadlock on each other. If another request
+// started this attempt, its hold's or its attempt's unique key fails (23505), rolling back.
+async function startAttempt(
+  service: ChatService,
+  request: ChatRequest,
+  client: PoolClient,
+  input: Reservation & { attempt: number },
+): Promise<Reserved> {
   const answerId = randomUUID();
-  // Sent together: if another request started this attempt, the insert fails first (23505, which
-  // answers 409) and the hold, in the now aborted transaction, fails after it without reserving.
-  const [, holdId] = await together([
+  const holdKey = holdKeyOf(request, input.question, input.attempt);
+  // Issued in this order; settled only once all are, so a late read of the ledger's runs after all.
+  const outcomes = await Promise.allSettled([
+    placeHold(service, request, client, input),
+    saveQuestion(service, request, client, input.question, holdKey),
     conversations.startAnswer(client, {
       userId: request.user.id,
       id: answerId,
       conversationId: request.conversationId,
-      replyTo: question.id,
-      attempt,
+      replyTo: input.question.id,
+      attempt: input.attempt,
+      onlyIfHold: holdKey,
     }),
-    placeHold(service, request, client, { ...input, attempt }),
   ]);
-  return { answerId, holdId };
+  const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason] : []));
+  // A taken attempt outranks what the hold said about it (a replayed key reads as 409).
+  const attemptTaken = failures.find((error) => codeOf(error) === uniqueViolation);
+  if (attemptTaken !== undefined) throw attemptTaken;
+  if (failures.length > 0) throw failures[0];
+  const [placed] = outcomes;
+  if (placed.status !== "fulfilled") throw new Error("unreachable: the hold failed without a failure");
+  return { answerId, holdId: placed.value };
 }
 
 function saveQuestion(
@@ -126,7 +120,7 @@ function saveQuestion(
   request: ChatRequest,
   client: PoolClient,
   question: Question,
-  onlyIfHold?: string,
+  onlyIfHold: string,
 ) {
   return conversations.saveQuestion(client, {
     userId: request.user.id,
@@ -135,7 +129,7 @@ function saveQuestion(
     model: service.model.id,
     messageId: question.id,
     parts: [{ type: "text", text: question.text }],
-    ...(onlyIfHold === undefined ? {} : { onlyIfHold }),
+    onlyIfHold,
   });
 }
 
