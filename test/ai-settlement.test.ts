@@ -122,6 +122,30 @@ describe("a client that left before the answer started", () => {
   });
 });
 
+describe("a question whose hold exists without its attempt", () => {
+  it("answers 409 and writes nothing: an attempt is only ever saved with a hold of its own", async () => {
+    const { model, mock } = mockModel({ price });
+    const { app, ledger } = chatApp({ pool: database.pool, model });
+    const user = await userWithBalance(ledger, newId("orphan"), 100_000);
+    const body = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "Hello" });
+    // As if attempt 0's row had gone (a deleted conversation, say) while its hold stayed.
+    const held = await ledger.placeHold({
+      userId: user.id,
+      amountCents: 10,
+      idempotencyKey: `chat:${user.id}:${body.messages[0]?.id}:0`,
+    });
+    expect(held.error).toBeNull();
+    const response = await postChat(app, user.id, body);
+    expect(response.status).toBe(409);
+    expect(mock.doStreamCalls).toHaveLength(0);
+    const kept = await database.pool.query(
+      "select count(*)::int as messages from chat.messages where user_id = $1",
+      [user.id],
+    );
+    expect(kept.rows[0]).toEqual({ messages: 0 });
+  });
+});
+
 describe("two chats of one person in one conversation at once", () => {
   it("regenerating an answer while asking the next question never deadlocks", async () => {
     const deadlocks = async () =>

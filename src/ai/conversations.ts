@@ -21,14 +21,16 @@ export type Attempt = {
   stale: boolean;
 };
 
-// With $7 (a hold's idempotency key), only if that hold exists: sent in one round trip behind the
-// hold and the COMMIT, a refused hold must leave nothing to commit.
+// With $7 (a hold's idempotency key), only if this very transaction placed that hold (its row's xmin
+// is ours): sent in one round trip behind the hold and the COMMIT, a refused or replayed hold must
+// leave nothing to commit.
 const saveQuestionStatement = statement(
   "chat_save_question",
   `with conversation as (
        insert into chat.conversations (user_id, id, title, model)
        select $1, $2, $3, $4
-        where $7::text is null or exists (select 1 from credits.holds where idempotency_key = $7)
+        where $7::text is null or exists (select 1 from credits.holds
+                                            where idempotency_key = $7 and xmin = pg_current_xact_id()::xid)
        on conflict (user_id, id) do update set updated_at = now(), model = excluded.model
        returning user_id, id)
      insert into chat.messages (user_id, id, conversation_id, role, parts)
@@ -38,7 +40,7 @@ const saveQuestionStatement = statement(
 
 /**
  * Creates the conversation (or marks it used) and stores the user's message once; with `onlyIfHold`,
- * only if the hold of that idempotency key exists (placed earlier in the same transaction).
+ * only if this transaction placed the hold of that idempotency key.
  */
 export async function saveQuestion(
   pool: Queryable,
@@ -99,12 +101,13 @@ const startAnswerStatement = statement(
   "chat_start_answer",
   `insert into chat.messages (user_id, id, conversation_id, role, parts, reply_to, attempt, status)
      select $1, $2, $3, 'assistant', '[]', $4, $5, 'streaming'
-      where $6::text is null or exists (select 1 from credits.holds where idempotency_key = $6)`,
+      where $6::text is null or exists (select 1 from credits.holds
+                                           where idempotency_key = $6 and xmin = pg_current_xact_id()::xid)`,
 );
 
 /**
  * Records that an attempt started; the unique (user, reply_to, attempt) refuses a second starter.
- * With `onlyIfHold`, only if the hold of that idempotency key exists.
+ * With `onlyIfHold`, only if this transaction placed the hold of that idempotency key.
  */
 export async function startAnswer(
   pool: Queryable,

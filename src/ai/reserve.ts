@@ -10,6 +10,8 @@ import { conflictAttempts } from "./metered-stream.js";
 export type Reserved = { replay: conversations.Attempt } | { answerId: string; holdId: string };
 
 type Question = ChatRequest["messages"][number];
+/** A new attempt reserved, or `taken`: a hold with its key exists, so the attempt does too. */
+type Attempted = Reserved | { taken: true };
 type Reservation = { question: Question; heldCents: number };
 
 const uniqueViolation = "23505";
@@ -34,14 +36,16 @@ export async function reserveAnswer(
     transaction(service.pool, work, { attempts: conflictAttempts });
   if (request.trigger === "submit-message") {
     try {
-      return await transaction(service.pool, (client) => startFirstAttempt(service, request, client, input), {
-        attempts: conflictAttempts,
-        commitWithWork: true,
-      });
+      const first = await transaction(
+        service.pool,
+        (client) => startFirstAttempt(service, request, client, input),
+        { attempts: conflictAttempts, commitWithWork: true },
+      );
+      if (!("taken" in first)) return first;
     } catch (error) {
-      // The question has an attempt already: read it below, and replay it or start the next one.
       if (codeOf(error) !== uniqueViolation) throw error;
     }
+    // The question has an attempt already: read it below, and replay it or start the next one.
   }
   return inTransaction((client) => startNextAttempt(service, request, client, input)).catch(
     (error: unknown) => {
@@ -60,7 +64,7 @@ function startFirstAttempt(
   request: ChatRequest,
   client: PoolClient,
   input: Reservation,
-): Promise<Reserved> {
+): Promise<Attempted> {
   return startAttempt(service, request, client, { ...input, attempt: 0 });
 }
 
@@ -77,11 +81,18 @@ async function startNextAttempt(
   });
   if (latest?.status === "streaming" && !latest.stale) throw inProgress();
   if (latest?.status === "completed" && request.trigger === "submit-message") return { replay: latest };
-  return startAttempt(service, request, client, { ...input, attempt: latest ? latest.attempt + 1 : 0 });
+  const attempted = await startAttempt(service, request, client, {
+    ...input,
+    attempt: latest ? latest.attempt + 1 : 0,
+  });
+  // Another request placed this attempt's hold a moment ago.
+  if ("taken" in attempted) throw inProgress();
+  return attempted;
 }
 
-// The hold first, then the question and the attempt, written only if that hold exists, so a refused
-// hold (402) leaves nothing to commit. Every chat locks in this order (the account's row, then the
+// The hold first, then the question and the attempt, written only if this transaction placed that
+// hold, so a refused hold (402) or one placed before (`taken`: the attempt exists) leaves nothing to
+// commit. Every chat locks in this order (the account's row, then the
 // conversation's), so two chats of one user cannot deadlock on each other. If another request
 // started this attempt, its hold's or its attempt's unique key fails (23505), rolling back.
 async function startAttempt(
@@ -89,7 +100,7 @@ async function startAttempt(
   request: ChatRequest,
   client: PoolClient,
   input: Reservation & { attempt: number },
-): Promise<Reserved> {
+): Promise<Attempted> {
   const answerId = randomUUID();
   const holdKey = holdKeyOf(request, input.question, input.attempt);
   // Issued in this order; settled only once all are, so a late read of the ledger's runs after all.
@@ -106,13 +117,13 @@ async function startAttempt(
     }),
   ]);
   const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason] : []));
-  // A taken attempt outranks what the hold said about it (a replayed key reads as 409).
-  const attemptTaken = failures.find((error) => codeOf(error) === uniqueViolation);
-  if (attemptTaken !== undefined) throw attemptTaken;
+  // A racing request's attempt or hold (23505) outranks the failures it caused after it.
+  const taken = failures.find((error) => codeOf(error) === uniqueViolation);
+  if (taken !== undefined) throw taken;
   if (failures.length > 0) throw failures[0];
   const [placed] = outcomes;
   if (placed.status !== "fulfilled") throw new Error("unreachable: the hold failed without a failure");
-  return { answerId, holdId: placed.value };
+  return placed.value === "taken" ? { taken: true } : { answerId, holdId: placed.value.holdId };
 }
 
 function saveQuestion(
@@ -143,11 +154,13 @@ async function placeHold(
   request: ChatRequest,
   client: PoolClient,
   input: Reservation & { attempt: number },
-): Promise<string> {
+): Promise<{ holdId: string } | "taken"> {
   const userId = request.user.id;
   const placed = await service.ledger.placeHold({
     client,
-    // Any error rolls this whole transaction back, so the hold needs no savepoint of its own.
+    // Any error rolls this whole transaction back, so the hold needs no savepoint of its own; and
+    // the question and attempt recognise the hold as this transaction's by its row's xmin, which a
+    // savepoint would make a subtransaction's.
     savepoint: false,
     userId,
     amountCents: input.heldCents,
@@ -155,8 +168,10 @@ async function placeHold(
     description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
   });
   if (placed.error) unwrap(placed);
-  if (placed.data === null || placed.data.replayed) throw inProgress();
-  return placed.data.hold.id;
+  if (placed.data === null) throw inProgress();
+  // Its key was placed before: this attempt exists (or is being started by a racing request).
+  if (placed.data.replayed) return "taken";
+  return { holdId: placed.data.hold.id };
 }
 
 const longestTitle = 80;
