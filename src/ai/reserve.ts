@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type PoolClient, transaction } from "../db/pool.js";
+import { errorCode, type PoolClient, transaction } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
 import { unwrap } from "../http/ledger-errors.js";
 import type { ChatRequest, ChatService } from "./chat.js";
@@ -16,7 +16,7 @@ type Reservation = { question: Question; heldCents: number };
 
 const uniqueViolation = "23505";
 
-export const inProgress = () =>
+const inProgress = () =>
   new AppError("CHAT_IN_PROGRESS", 409, "This message is already being answered. Wait for that answer.");
 
 /**
@@ -32,40 +32,28 @@ export async function reserveAnswer(
   // Durable before the model is called. Not waiting for the disk was measured (0.3 ms) and refused:
   // a reservation lost in a crash can give its hold id to someone else's next hold, which this
   // process, still streaming, would then settle; and the lost attempt no longer answers 409.
-  const inTransaction = (work: (client: PoolClient) => Promise<Reserved>) =>
-    transaction(service.pool, work, { attempts: conflictAttempts });
   if (request.trigger === "submit-message") {
+    // The common case, a question never answered: attempt 0, all in one round trip with BEGIN and
+    // COMMIT (see `commitWithWork`). Should the question have an attempt already, its hold reads as
+    // `taken` (or a racer's unique key fails), and the question is read below.
     try {
       const first = await transaction(
         service.pool,
-        (client) => startFirstAttempt(service, request, client, input),
+        (client) => startAttempt(service, request, client, { ...input, attempt: 0 }),
         { attempts: conflictAttempts, commitWithWork: true },
       );
       if (!("taken" in first)) return first;
     } catch (error) {
-      if (codeOf(error) !== uniqueViolation) throw error;
+      if (errorCode(error) !== uniqueViolation) throw error;
     }
     // The question has an attempt already: read it below, and replay it or start the next one.
   }
-  return inTransaction((client) => startNextAttempt(service, request, client, input)).catch(
-    (error: unknown) => {
-      // Another request started this attempt, or placed its hold, a moment ago.
-      throw codeOf(error) === uniqueViolation ? inProgress() : error;
-    },
-  );
-}
-
-// The common case, a question never answered: attempt 0, all in one round trip with BEGIN and
-// COMMIT (see `commitWithWork`). Should the question have an attempt already, the attempt's insert
-// fails on the unique (user, reply_to, attempt), the transaction rolls back, and the caller reads
-// what there is.
-function startFirstAttempt(
-  service: ChatService,
-  request: ChatRequest,
-  client: PoolClient,
-  input: Reservation,
-): Promise<Attempted> {
-  return startAttempt(service, request, client, { ...input, attempt: 0 });
+  return transaction(service.pool, (client) => startNextAttempt(service, request, client, input), {
+    attempts: conflictAttempts,
+  }).catch((error: unknown) => {
+    // Another request started this attempt, or placed its hold, a moment ago.
+    throw errorCode(error) === uniqueViolation ? inProgress() : error;
+  });
 }
 
 async function startNextAttempt(
@@ -92,8 +80,8 @@ async function startNextAttempt(
 
 // The hold first, then the question and the attempt, written only if this transaction placed that
 // hold, so a refused hold (402) or one placed before (`taken`: the attempt exists) leaves nothing to
-// commit. Every chat locks in this order (the account's row, then the
-// conversation's), so two chats of one user cannot deadlock on each other. If another request
+// commit. Every chat locks in this order (the account's row, then the conversation's), so two chats
+// of one user cannot deadlock on each other. If another request
 // started this attempt, its hold's or its attempt's unique key fails (23505), rolling back.
 async function startAttempt(
   service: ChatService,
@@ -118,7 +106,7 @@ async function startAttempt(
   ]);
   const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason] : []));
   // A racing request's attempt or hold (23505) outranks the failures it caused after it.
-  const taken = failures.find((error) => codeOf(error) === uniqueViolation);
+  const taken = failures.find((error) => errorCode(error) === uniqueViolation);
   if (taken !== undefined) throw taken;
   if (failures.length > 0) throw failures[0];
   const [placed] = outcomes;
@@ -179,9 +167,4 @@ const longestTitle = 80;
 function titleOf(text: string): string {
   const oneLine = text.replace(/\s+/g, " ").trim() || "New chat";
   return oneLine.length > longestTitle ? `${oneLine.slice(0, longestTitle - 1)}…` : oneLine;
-}
-
-function codeOf(error: unknown): string | undefined {
-  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === "string" ? code : undefined;
 }

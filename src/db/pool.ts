@@ -61,6 +61,12 @@ function withoutName(config: unknown): unknown {
   return { ...config, name: undefined };
 }
 
+/** PostgreSQL's SQLSTATE of a failed query (`23505`, `40P01`...), or "" for any other error. */
+export function errorCode(error: unknown): string {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : "";
+}
+
 // A deadlock or serialization failure rolls the whole transaction back, so running it again is safe.
 const conflictCodes = new Set(["40P01", "40001"]);
 
@@ -88,8 +94,7 @@ export async function transaction<T>(
     try {
       return await transactionOnce(pool, work, options.commitWithWork === true);
     } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      if (attempt >= attempts || typeof code !== "string" || !conflictCodes.has(code)) throw error;
+      if (attempt >= attempts || !conflictCodes.has(errorCode(error))) throw error;
     }
   }
 }

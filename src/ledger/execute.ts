@@ -1,5 +1,5 @@
 import type { QueryResultRow } from "pg";
-import type { Pool, PoolClient } from "../db/pool.js";
+import { errorCode, type Pool, type PoolClient } from "../db/pool.js";
 import { queryConfig, type Statement } from "../db/statement.js";
 
 /**
@@ -57,11 +57,6 @@ async function runOnce<Row extends QueryResultRow>(
     await client.query("release savepoint coinslot_ledger");
     throw error;
   }
-}
-
-function errorCode(error: unknown): string {
-  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === "string" ? code : "";
 }
 
 /** A read, on the caller's transaction when there is one so it sees the caller's own writes. */
