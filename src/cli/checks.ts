@@ -213,6 +213,9 @@ function authChecks(config: Config, environment: Record<string, string | undefin
         ),
       );
     }
+    if (!config.metricsToken) {
+      checks.push(warning("metrics", "GET /metrics answers 403 until METRICS_TOKEN is set"));
+    }
   }
   if (config.adminEmails.length === 0)
     checks.push(warning("admins", "ADMIN_EMAILS is empty: nobody can adjust credits from the UI"));

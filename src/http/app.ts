@@ -10,6 +10,7 @@ import { historyRoutes } from "../ledger/history-routes.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import { measureRequests, metricsRoutes } from "../metrics/routes.js";
+import { limitApiBodies } from "./body-limit.js";
 import { AppError, errorBody } from "./errors.js";
 import { healthRoutes } from "./health.js";
 import { publicConfigRoutes } from "./public-config.js";
@@ -28,7 +29,17 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.use("*", measureRequests());
   app.route("/", healthRoutes(dependencies.pool));
   app.route("/", publicConfigRoutes(dependencies.config));
-  app.route("/", metricsRoutes({ pool: dependencies.pool, token: dependencies.config.metricsToken }));
+  app.route(
+    "/",
+    metricsRoutes({
+      pool: dependencies.pool,
+      token: dependencies.config.metricsToken,
+      requireToken: dependencies.config.nodeEnv === "production",
+    }),
+  );
+
+  // Before anything reads a body: the chat and Stripe's webhook apply limits of their own.
+  app.use("/api/*", limitApiBodies(["/api/chat", "/api/stripe/webhook"]));
 
   // First of the /api routes: its session gate and origin check must run before every other handler.
   app.route("/", authRoutes(dependencies));

@@ -5,11 +5,18 @@ import type { Pool } from "../db/pool.js";
 import { withUser } from "../db/with-user.js";
 import { parseInput } from "../http/validation.js";
 
+const largestBigint = 2n ** 63n - 1n;
+
 const pageInput = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z
     .string()
     .regex(/^\d{1,19}$/, "must be the nextCursor of the previous page")
+    // Nineteen digits can still pass bigint's largest value, which PostgreSQL would refuse with a 500.
+    .refine(
+      (cursor) => !/^\d+$/.test(cursor) || BigInt(cursor) <= largestBigint,
+      "must be the nextCursor of the previous page",
+    )
     .optional(),
 });
 

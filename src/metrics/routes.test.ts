@@ -65,4 +65,23 @@ describe("GET /metrics", () => {
     });
     expect(right.status).toBe(200);
   });
+
+  it("is off in production until METRICS_TOKEN is set, then needs it", async () => {
+    const production = {
+      NODE_ENV: "production",
+      APP_URL: "https://credits.example.com",
+      AUTH_SECRET: "production-secret-that-is-long-enough-0123",
+    };
+    const closed = await appWith(production).request("/metrics");
+    expect(closed.status).toBe(403);
+    const body = await closed.json();
+    expect(body.error.code).toBe("METRICS_DISABLED");
+    expect(body.error.message).toContain("METRICS_TOKEN");
+    const app = appWith({ ...production, METRICS_TOKEN: "a-long-metrics-token" });
+    expect((await app.request("/metrics")).status).toBe(401);
+    const right = await app.request("/metrics", {
+      headers: { authorization: "Bearer a-long-metrics-token" },
+    });
+    expect(right.status).toBe(200);
+  });
 });

@@ -27,9 +27,24 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** `GET /metrics` in Prometheus text format; with METRICS_TOKEN set, only for `Authorization: Bearer <token>`. */
-export function metricsRoutes(options: { pool: Pool; token: string | undefined }): Hono {
+/**
+ * `GET /metrics` in Prometheus text format; with METRICS_TOKEN set, only for `Authorization: Bearer
+ * <token>`, and with `requireToken` (production) not at all without it.
+ */
+export function metricsRoutes(options: {
+  pool: Pool;
+  token: string | undefined;
+  /** Production: counts of requests, payments and holds are for the operator, not the public. */
+  requireToken: boolean;
+}): Hono {
   return new Hono().get("/metrics", async (context) => {
+    if (!options.token && options.requireToken) {
+      throw new AppError(
+        "METRICS_DISABLED",
+        403,
+        "Metrics are off in production until METRICS_TOKEN is set; set it, then send `Authorization: Bearer <token>`.",
+      );
+    }
     if (options.token) {
       const given = context.req.header("authorization")?.replace(/^Bearer\s+/i, "");
       if (!tokenMatches(given, options.token)) {
