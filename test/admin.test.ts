@@ -18,8 +18,9 @@ async function balanceOf(cookie: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  test = await createTestApp({ ADMIN_EMAILS: "boss@example.com" });
-  admin = await test.signUp("boss@example.com");
+  test = await createTestApp({ ADMIN_EMAILS: "boss@example.com, Pretender@Example.com" });
+  // An admin's email must be verified; an operator does that with `npm run cli -- verify-email`.
+  admin = await test.signUpVerified("boss@example.com");
   person = await test.signUp("customer@example.com");
   // The first signed-in request opens each credits account with the 50-cent bonus.
   expect(await balanceOf(admin.cookie)).toBe(50);
@@ -152,5 +153,53 @@ describe("admin routes", () => {
     expect(broken.status).toBe(400);
     expect((await broken.json()).error.code).toBe("INVALID_JSON");
     expect(await findInvariantViolations(test.database.pool)).toEqual([]);
+  });
+});
+
+describe("an email in ADMIN_EMAILS that is not verified", () => {
+  let pretender: SignedUp;
+  const isAdminOf = async (cookie: string) =>
+    (
+      (await (await test.app.request("/api/me", { headers: { cookie } })).json()) as {
+        user: { isAdmin: boolean };
+      }
+    ).user.isAdmin;
+  const adminRequests = (cookie: string) => [
+    test.app.request("/api/admin/accounts", { headers: { cookie } }),
+    test.app.request(`/api/admin/accounts/${person.user.id}/entries`, { headers: { cookie } }),
+    test.app.request(
+      `/api/admin/accounts/${pretender.user.id}/adjustments`,
+      json(cookie, {
+        amountCents: 100_000,
+        reason: "Registered the boss's address",
+        idempotencyKey: "pretend-1",
+      }),
+    ),
+    test.app.request("/api/admin/payments/cs_sim_anything/refund", json(cookie, {})),
+  ];
+
+  beforeAll(async () => {
+    // Registered with a password in another letter case than ADMIN_EMAILS lists it: nobody checked
+    // that this person owns the address.
+    pretender = await test.signUp("PRETENDER@example.COM");
+  });
+
+  it("gives no admin rights: every admin route answers 403 and /api/me says isAdmin: false", async () => {
+    expect(await isAdminOf(pretender.cookie)).toBe(false);
+    const responses = await Promise.all(adminRequests(pretender.cookie));
+    expect(responses.map((response) => response.status)).toEqual([403, 403, 403, 403]);
+    for (const response of responses) {
+      const { error } = await response.json();
+      expect(error.code).toBe("FORBIDDEN");
+      expect(error.message).toContain("verify-email");
+    }
+    expect(await balanceOf(pretender.cookie)).toBe(50);
+  });
+
+  it("gives admin rights to the same session from its next request once an operator verifies it", async () => {
+    await test.verifyEmail("pretender@EXAMPLE.com");
+    expect(await isAdminOf(pretender.cookie)).toBe(true);
+    const accounts = await test.app.request("/api/admin/accounts", { headers: { cookie: pretender.cookie } });
+    expect(accounts.status).toBe(200);
   });
 });

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp, uniqueEmail } from "./support/app.js";
-import { checkoutSession, signedDelivery, stripeEvent, webhookSecret } from "./support/billing-fixtures.js";
+import {
+  checkoutSession,
+  recordCheckout,
+  signedDelivery,
+  stripeEvent,
+  webhookSecret,
+} from "./support/billing-fixtures.js";
 
 const admin = uniqueEmail("boss");
 
@@ -49,7 +55,10 @@ describe("the credits account opened by the first signed-in request", () => {
 
   it("gets the bonus once when a payment arrived before the first signed-in request", async () => {
     const { cookie, user } = await test.signUp();
-    const session = checkoutSession({ userId: user.id, amountCents: 300 });
+    const session = await recordCheckout(
+      test.database.pool,
+      checkoutSession({ userId: user.id, amountCents: 300 }),
+    );
     const delivered = await test.app.request(
       "/api/stripe/webhook",
       signedDelivery(stripeEvent("checkout.session.completed", session)),
@@ -90,18 +99,22 @@ describe("the credits account opened by the first signed-in request", () => {
 });
 
 describe("admins", () => {
-  it("an email in ADMIN_EMAILS (any case) gets isAdmin: true, another does not", async () => {
+  it("an email in ADMIN_EMAILS (any case) is admin only once verified; another never is", async () => {
     const boss = await test.signUp(admin);
     const other = await test.signUp();
+    const adminPage = (cookie: string) => test.app.request("/api/admin/accounts", { headers: { cookie } });
+    // Signed up with a password: nobody has checked that this person owns the address yet.
+    expect((await (await me(boss.cookie)).json()).user.isAdmin).toBe(false);
+    expect(boss.user.isAdmin).toBe(false);
+    expect((await adminPage(boss.cookie)).status).toBe(403);
+
+    await test.verifyEmail(admin.toUpperCase());
+    await test.verifyEmail(other.user.email);
+    // The session made before the verification sees it at once: nothing caches the user.
     expect((await (await me(boss.cookie)).json()).user.isAdmin).toBe(true);
     expect((await (await me(other.cookie)).json()).user.isAdmin).toBe(false);
-    expect(boss.user.isAdmin).toBe(true);
-    expect(
-      (await test.app.request("/api/admin/accounts", { headers: { cookie: other.cookie } })).status,
-    ).toBe(403);
-    expect((await test.app.request("/api/admin/accounts", { headers: { cookie: boss.cookie } })).status).toBe(
-      200,
-    );
+    expect((await adminPage(other.cookie)).status).toBe(403);
+    expect((await adminPage(boss.cookie)).status).toBe(200);
   });
 });
 

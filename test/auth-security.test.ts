@@ -1,3 +1,4 @@
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPool } from "../src/db/pool.js";
 import { createApp } from "../src/http/app.js";
@@ -13,6 +14,21 @@ function post(app: TestApp["app"], path: string, body: unknown, headers: Record<
     headers: { "content-type": "application/json", origin, ...headers },
     body: JSON.stringify(body),
   });
+}
+
+/**
+ * A real pino logger whose lines land in memory, to read the warnings about CLIENT_IP_HEADER (Better
+ * Auth's own warnings, such as "User not found" at a failed sign-in, are left out).
+ */
+function capturedLogger() {
+  const lines: string[] = [];
+  const logger = pino({ level: "warn" }, { write: (line: string) => lines.push(line) });
+  const warnings = () =>
+    lines
+      .map((line) => JSON.parse(line) as { level: number; msg: string; setting?: string })
+      .filter((entry) => entry.level === 40 && entry.setting === "CLIENT_IP_HEADER")
+      .map((entry) => entry.msg);
+  return { logger, warnings };
 }
 
 let test: TestApp;
@@ -109,7 +125,7 @@ describe("oversized bodies", () => {
       password: "x".repeat(20_000),
     });
     expect(response.status).toBe(413);
-    expect((await response.json()).error.code).toBe("BODY_TOO_LARGE");
+    expect((await response.json()).error.code).toBe("PAYLOAD_TOO_LARGE");
   });
 });
 
@@ -223,8 +239,32 @@ describe("rate limiting of sign-in and sign-up", () => {
     }
   });
 
+  it("warns once per process when X-Forwarded-For arrives and CLIENT_IP_HEADER is unset", async () => {
+    const log = capturedLogger();
+    const proxied = await createTestApp({}, { logger: log.logger });
+    try {
+      expect((await attempt(proxied.app, uniqueEmail())).status).toBe(401);
+      expect(log.warnings()).toEqual([]);
+      for (const address of ["198.51.100.1", "198.51.100.2", "198.51.100.3"]) {
+        const response = await attempt(proxied.app, uniqueEmail(), { "x-forwarded-for": address });
+        expect(response.status).toBe(401);
+      }
+      expect(log.warnings()).toEqual([
+        expect.stringMatching(
+          /X-Forwarded-For.*CLIENT_IP_HEADER is unset.*set CLIENT_IP_HEADER=x-forwarded-for/,
+        ),
+      ]);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it("counts per client address from the trusted proxy header, which clients cannot override", async () => {
-    const limited = await createTestApp({ AUTH_RATE_LIMIT_MAX: "2", CLIENT_IP_HEADER: "x-forwarded-for" });
+    const log = capturedLogger();
+    const limited = await createTestApp(
+      { AUTH_RATE_LIMIT_MAX: "2", CLIENT_IP_HEADER: "x-forwarded-for" },
+      { logger: log.logger },
+    );
     try {
       const email = uniqueEmail();
       // The proxy appends the address it saw; the client-written part before it is ignored.
@@ -237,6 +277,8 @@ describe("rate limiting of sign-in and sign-up", () => {
       expect((await attempt(limited.app, email, from("198.51.100.3"))).status).toBe(429);
       const elsewhere = { "x-forwarded-for": "203.0.113.8" };
       expect((await attempt(limited.app, email, elsewhere)).status).toBe(401);
+      // Configured: nothing to warn about.
+      expect(log.warnings()).toEqual([]);
     } finally {
       await limited.close();
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyEmailCommand } from "../src/cli/commands.js";
 import { launchChromium, screenshotBoth, watchConsole } from "./support/browser.js";
 import { startWebServer, type WebServer } from "./support/web-server.js";
 
@@ -214,6 +215,15 @@ describe("the states around it", () => {
 
     const admin = await newPage();
     await signUp(admin, adminEmail, "Grace Admin");
+    // A password account's email is unverified, so ADMIN_EMAILS alone gives no admin rights...
+    expect(await admin.getByRole("link", { name: "Admin" }).count()).toBe(0);
+    // ...until an operator verifies it, as with `npm run cli -- verify-email`.
+    const verified = await verifyEmailCommand(
+      { pool: server.pool, ledger: server.ledger, currency: server.config.currency },
+      adminEmail,
+    );
+    expect(verified.code).toBe(0);
+    await admin.reload();
     await admin.getByRole("link", { name: "Admin" }).click();
     await admin.getByLabel("Search accounts by email or user id").fill(customerEmail);
     await admin.getByRole("button", { name: "Search" }).click();

@@ -107,6 +107,44 @@ describe("npm run cli", () => {
     expect(await balanceOf("cli-user")).toBe(before);
   });
 
+  it("verify-email marks a password account verified, in any letter case, and says so when it already is", async () => {
+    // The row Better Auth writes at a password sign-up: the email lowercased and not verified.
+    await database.pool.query(
+      `insert into auth_coinslot."user" (id, name, email, "emailVerified", "updatedAt")
+       values ('cli-boss', 'Boss', 'boss@example.com', false, now())`,
+    );
+    const verified = async () =>
+      (await database.pool.query(`select "emailVerified" from auth_coinslot."user" where id = 'cli-boss'`))
+        .rows[0].emailVerified;
+
+    expect(cli("verify-email", "Boss@Example.COM")).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^Marked Boss@Example\.COM as verified\./),
+    });
+    expect(await verified()).toBe(true);
+    expect(cli("verify-email", "boss@example.com")).toMatchObject({
+      code: 0,
+      stdout: "boss@example.com is already verified; nothing changed.",
+    });
+    expect(await verified()).toBe(true);
+  });
+
+  it("verify-email refuses an email no account has, and a missing email, changing nothing", async () => {
+    const unknown = cli("verify-email", "nobody@example.com");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /^No sign-in account has the email nobody@example\.com\. The person must sign up first/,
+    );
+    expect(cli("verify-email")).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/verify-email <email>/),
+    });
+    const count = await database.pool.query(
+      `select count(*)::int as n from auth_coinslot."user" where "emailVerified"`,
+    );
+    expect(count.rows[0].n).toBe(1);
+  });
+
   it("applies migrations and sweeps expired holds", async () => {
     expect(cli("migrate")).toMatchObject({ code: 0, stdout: "Migrations are up to date." });
     await database.pool.query(

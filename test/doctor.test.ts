@@ -63,6 +63,28 @@ describe("npm run doctor", () => {
     }
   });
 
+  it("warns about an ADMIN_EMAILS account whose email is not verified, naming the command", async () => {
+    await database.pool.query(
+      `insert into auth_coinslot."user" (id, name, email, "emailVerified", "updatedAt")
+       values ('doctor-boss', 'Boss', 'boss@example.com', false, now()),
+              ('doctor-root', 'Root', 'root@example.com', true, now())`,
+    );
+    try {
+      const { code, lines } = doctor({
+        DATABASE_URL: database.url,
+        ADMIN_EMAILS: "Boss@Example.com, root@example.com, nobody-yet@example.com",
+      });
+      expect(lines.filter((line) => /^warning +admins: /.test(line))).toEqual([
+        "warning  admins: boss@example.com is in ADMIN_EMAILS but its email is not verified, so it has no admin rights; if that account is yours, run `npm run cli -- verify-email boss@example.com`",
+      ]);
+      expect(code).toBe(0);
+    } finally {
+      await database.pool.query(
+        `delete from auth_coinslot."user" where id in ('doctor-boss', 'doctor-root')`,
+      );
+    }
+  });
+
   it("reports an invalid setting as a problem line", () => {
     const { code, lines } = doctor({ DATABASE_URL: database.url, PORT: "abc" });
     expect(code).toBe(1);

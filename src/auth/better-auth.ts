@@ -69,6 +69,9 @@ export function createAuth(options: { config: Config; pool: Pool; logger: Logger
       password: { hash: hashPassword, verify: verifyPassword },
     },
     socialProviders: googleProvider(config),
+    // Off (Better Auth's default, stated so nobody turns it on unawares): every request then reads the
+    // user from the database, so `npm run cli -- verify-email` grants admin at the next request.
+    session: { cookieCache: { enabled: false } },
     trustedOrigins: [new URL(config.appUrl).origin],
     rateLimit: rateLimit(config),
     hooks: { after: upgradeOldPasswordHashes(logger) },

@@ -5,7 +5,7 @@ import { AppError } from "../http/errors.js";
 import { parseInput } from "../http/validation.js";
 import type { Logger } from "../logger.js";
 import { type Auth, authBasePath, passwordLengthLimits } from "./better-auth.js";
-import { clientAddress, clientAddressHeader } from "./client-address.js";
+import { clientAddress, clientAddressHeader, proxyHeaderWarning } from "./client-address.js";
 import { inCoinslotShape } from "./errors.js";
 
 const required = (what: string) => ({
@@ -65,7 +65,12 @@ async function forwardedRequest(context: Context, config: Config): Promise<Reque
  * leaves in Coinslot's shape with Better Auth's status.
  */
 export function authHandler(options: { auth: Auth; config: Config; logger: Logger }) {
+  const warnIfProxied = proxyHeaderWarning({
+    logger: options.logger,
+    trustedHeader: options.config.clientIpHeader,
+  });
   return async (context: Context): Promise<Response> => {
+    warnIfProxied(context);
     const request = await forwardedRequest(context, options.config);
     const response = await options.auth.handler(request);
     return inCoinslotShape(response, options.logger);

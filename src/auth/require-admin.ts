@@ -2,10 +2,17 @@ import type { MiddlewareHandler } from "hono";
 import { AppError } from "../http/errors.js";
 import type { AuthedEnv } from "./types.js";
 
-/** Lets only people listed in ADMIN_EMAILS through; everyone else gets 403 FORBIDDEN. */
+/**
+ * Lets only admins through: a verified email listed in ADMIN_EMAILS (see `toSessionUser`). Everyone
+ * else gets 403 FORBIDDEN.
+ */
 export const requireAdmin: MiddlewareHandler<AuthedEnv> = async (context, next) => {
   if (!context.get("user")?.isAdmin) {
-    throw new AppError("FORBIDDEN", 403, "Only admins (listed in ADMIN_EMAILS) can do this.");
+    throw new AppError(
+      "FORBIDDEN",
+      403,
+      "Only admins can do this: an account whose email is listed in ADMIN_EMAILS and verified (sign in with Google, or have an operator run `npm run cli -- verify-email <email>`).",
+    );
   }
   await next();
 };

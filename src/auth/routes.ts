@@ -1,8 +1,7 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { withUser } from "../db/with-user.js";
 import type { AppDependencies } from "../http/app.js";
-import { AppError } from "../http/errors.js";
+import { limitBody } from "../http/body-limit.js";
 import { authBasePath, createAuth } from "./better-auth.js";
 import { authHandler } from "./handler.js";
 import { sameOriginOnly } from "./same-origin.js";
@@ -34,12 +33,7 @@ export function authRoutes(dependencies: AppDependencies): Hono<AuthedEnv> {
   routes.use("/api/*", sameOriginOnly({ appUrl: config.appUrl, exempt: ["/api/stripe/webhook"] }));
   routes.use(
     `${authBasePath}/*`,
-    bodyLimit({
-      maxSize: authBodyLimitBytes,
-      onError: () => {
-        throw new AppError("BODY_TOO_LARGE", 413, "Send a smaller request body (at most 16 KiB).");
-      },
-    }),
+    limitBody({ maxBytes: authBodyLimitBytes, advice: "A sign-up or sign-in body is a few hundred bytes." }),
   );
   routes.on(["GET", "POST"], `${authBasePath}/*`, authHandler({ auth, config, logger }));
   routes.use("/api/*", (context, next) => (isPublic(context.req.path) ? next() : gate(context, next)));

@@ -12,12 +12,18 @@ const knownAccountsLimit = 50_000;
 
 type Dependencies = { auth: Auth; config: Config; ledger: Ledger; logger: Logger };
 
+/**
+ * The person as routes see them. Admin rights need both: the email listed in ADMIN_EMAILS (any letter
+ * case) and that email verified (Google vouches for it; for a password account an operator runs
+ * `npm run cli -- verify-email`). Without the second, anyone could register an admin's address first.
+ */
 export function toSessionUser(
-  user: { id: string; email: string; name: string },
+  user: { id: string; email: string; name: string; emailVerified: boolean },
   adminEmails: string[],
 ): SessionUser {
   const email = user.email.toLowerCase();
-  return { id: user.id, email, name: user.name, isAdmin: adminEmails.includes(email) };
+  const isAdmin = user.emailVerified === true && adminEmails.includes(email);
+  return { id: user.id, email, name: user.name, isAdmin };
 }
 
 function accountEnsurer(dependencies: Dependencies) {

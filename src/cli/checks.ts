@@ -1,5 +1,6 @@
 import { aiChecks } from "../ai/checks.js";
-import type { Config } from "../config.js";
+import { unverifiedEmails } from "../auth/email-verification.js";
+import { type Config, isLoopbackUrl } from "../config.js";
 import { type Migration, readMigrations } from "../db/migrate.js";
 import type { Pool } from "../db/pool.js";
 
@@ -127,12 +128,24 @@ async function roles(pool: Pool): Promise<Check[]> {
   return checks;
 }
 
+async function unverifiedAdmins(pool: Pool, adminEmails: string[]): Promise<Check[]> {
+  // Before migration 0003 there is no user table; the migrations line already says what to do.
+  const emails = await unverifiedEmails(pool, adminEmails).catch(() => []);
+  return emails.map((email) =>
+    warning(
+      "admins",
+      `${email} is in ADMIN_EMAILS but its email is not verified, so it has no admin rights; if that account is yours, run \`npm run cli -- verify-email ${email}\``,
+    ),
+  );
+}
+
 /** Checks that need the database. Each query failing becomes a problem line, not a crash. */
-export async function databaseChecks(pool: Pool): Promise<Check[]> {
+export async function databaseChecks(pool: Pool, adminEmails: string[] = []): Promise<Check[]> {
   try {
     const checks = [await serverVersion(pool)];
     checks.push(await migrationsUpToDate(pool, await readMigrations()));
     checks.push(await rowLevelSecurity(pool), await writeGrants(pool), ...(await roles(pool)));
+    checks.push(...(await unverifiedAdmins(pool, adminEmails)));
     return checks;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -146,13 +159,29 @@ function stripeChecks(config: Config, environment: Record<string, string | undef
   const production = config.nodeEnv === "production";
   const key = config.stripeSecretKey;
   if (!key) {
+    if (production) {
+      return [
+        problem(
+          "stripe",
+          "STRIPE_SECRET_KEY is unset in production: buying credits answers 503; set your live key",
+        ),
+      ];
+    }
+    if (config.stripeSimulator && isLoopbackUrl(config.appUrl)) {
+      return [
+        ok("stripe simulator", `on (APP_URL ${config.appUrl} is loopback): test checkout, no real payment`),
+      ];
+    }
     return [
-      production
-        ? problem(
-            "stripe",
-            "STRIPE_SECRET_KEY is unset in production: payments would go to the test simulator; set your live key",
+      config.stripeSimulator
+        ? warning(
+            "stripe simulator",
+            `on by STRIPE_SIMULATOR=on behind ${config.appUrl}: anyone signed in gets credits without paying; set STRIPE_SECRET_KEY for real payments`,
           )
-        : ok("stripe", "no STRIPE_SECRET_KEY: the offline checkout simulator is used"),
+        : warning(
+            "stripe simulator",
+            "off and no STRIPE_SECRET_KEY: buying credits answers 503; set STRIPE_SECRET_KEY (or STRIPE_SIMULATOR=on for free test credits)",
+          ),
     ];
   }
   const live = key.includes("_live_");

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { markEmailVerified } from "../auth/email-verification.js";
 import { formatCents } from "../billing/amount.js";
 import { migrate } from "../db/migrate.js";
 import type { Pool } from "../db/pool.js";
@@ -110,6 +111,23 @@ export async function ledgerCommand(
     cursor = page.data.nextCursor ?? undefined;
   } while (cursor);
   return ok(lines.join("\n"));
+}
+
+/**
+ * Marks a password account's email verified, which ADMIN_EMAILS needs before it grants admin rights.
+ * Only for an address whose owner the operator knows: Coinslot sends no verification mail yet.
+ */
+export async function verifyEmailCommand({ pool }: CommandContext, email: string): Promise<Outcome> {
+  const outcome = await markEmailVerified(pool, email);
+  if (outcome === "unknown-email") {
+    return failure(
+      `No sign-in account has the email ${email}. The person must sign up first (or sign in with Google, whose emails are already verified).`,
+    );
+  }
+  if (outcome === "already-verified") return ok(`${email} is already verified; nothing changed.`);
+  return ok(
+    `Marked ${email} as verified. If it is listed in ADMIN_EMAILS, its sessions have admin rights from their next request.`,
+  );
 }
 
 export async function sweepHoldsCommand(context: CommandContext): Promise<Outcome> {

@@ -31,7 +31,7 @@ async function doctor(): Promise<number> {
     checks.push({ level: "problem", name: "database", message: `cannot be opened: ${database.message}` });
   } else {
     try {
-      checks.push(...(await databaseChecks(database.pool)));
+      checks.push(...(await databaseChecks(database.pool, config.adminEmails)));
     } finally {
       await database.close();
     }

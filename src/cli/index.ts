@@ -12,6 +12,7 @@ import {
   migrateCommand,
   type Outcome,
   sweepHoldsCommand,
+  verifyEmailCommand,
 } from "./commands.js";
 
 const usage = `Usage: npm run cli -- <command>
@@ -19,7 +20,8 @@ const usage = `Usage: npm run cli -- <command>
   grant <email> <cents> --reason "..." [--key K]  add credits (negative cents remove them)
   balance <email>                           show balance, held and available credit
   ledger <email> [--csv]                    every ledger entry, newest first
-  sweep-holds                               release holds past their expiry`;
+  sweep-holds                               release holds past their expiry
+  verify-email <email>                      mark a password account's email verified (ADMIN_EMAILS needs it)`;
 
 // parseArgs would read "-100" as short flags; negative amounts are always the last positional, so
 // move them behind "--", where everything is positional.
@@ -51,6 +53,7 @@ async function run(args: string[], context: CommandContext): Promise<Outcome> {
   if (command === "ledger" && needs(1))
     return ledgerCommand(context, { email: rest[0] as string, csv: values.csv ?? false });
   if (command === "sweep-holds" && needs(0)) return sweepHoldsCommand(context);
+  if (command === "verify-email" && needs(1)) return verifyEmailCommand(context, rest[0] as string);
   return { code: 1, output: usage };
 }
 

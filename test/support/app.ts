@@ -3,11 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hono } from "hono";
 import type { SessionUser } from "../../src/auth/types.js";
+import { verifyEmailCommand } from "../../src/cli/commands.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { createApp } from "../../src/http/app.js";
 import { createLedger } from "../../src/ledger/index.js";
 import type { Ledger } from "../../src/ledger/types.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger, type Logger } from "../../src/logger.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export type SignedUp = { cookie: string; user: SessionUser };
@@ -19,6 +20,10 @@ export type TestApp = {
   ledger: Ledger;
   /** Signs a new person up (a fresh random email unless given) and returns their session cookie. */
   signUp: (email?: string) => Promise<SignedUp>;
+  /** Marks the account's email verified the way an operator does: `npm run cli -- verify-email`. */
+  verifyEmail: (email: string) => Promise<void>;
+  /** `signUp`, then `verifyEmail`: how a test makes an admin (its email also in ADMIN_EMAILS). */
+  signUpVerified: (email?: string) => Promise<SignedUp>;
   close: () => Promise<void>;
 };
 
@@ -49,7 +54,10 @@ export function uniqueEmail(prefix = "user"): string {
  * const me = await test.app.request("/api/me", { headers: { cookie } });
  * await test.close();
  */
-export async function createTestApp(environmentOverrides: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  environmentOverrides: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({
     NODE_ENV: "test",
@@ -61,7 +69,7 @@ export async function createTestApp(environmentOverrides: Record<string, string>
     ...environmentOverrides,
     DATABASE_URL: database.url,
   });
-  const logger = createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel);
   const ledger = createLedger({ pool: database.pool, holdTtlSeconds: config.holdTtlSeconds });
   const app = createApp({ config, pool: database.pool, logger, ledger });
 
@@ -74,15 +82,41 @@ export async function createTestApp(environmentOverrides: Record<string, string>
     if (response.status !== 200) {
       throw new Error(`sign-up of ${email} failed with ${response.status}: ${await response.text()}`);
     }
-    const body = (await response.json()) as { user: { id: string; email: string; name: string } };
+    const body = (await response.json()) as {
+      user: { id: string; email: string; name: string; emailVerified: boolean };
+    };
     const user: SessionUser = {
       id: body.user.id,
       email: body.user.email,
       name: body.user.name,
-      isAdmin: config.adminEmails.includes(body.user.email.toLowerCase()),
+      isAdmin: body.user.emailVerified && config.adminEmails.includes(body.user.email.toLowerCase()),
     };
     return { cookie: cookieFrom(response), user };
   };
 
-  return { app, database, config, ledger, signUp, close: () => database.drop() };
+  const verifyEmail = async (email: string): Promise<void> => {
+    const outcome = await verifyEmailCommand(
+      { pool: database.pool, ledger, currency: config.currency },
+      email,
+    );
+    if (outcome.code !== 0) throw new Error(`verify-email ${email} failed: ${outcome.output}`);
+  };
+
+  const signUpVerified = async (email = uniqueEmail()): Promise<SignedUp> => {
+    const signedUp = await signUp(email);
+    await verifyEmail(email);
+    const isAdmin = config.adminEmails.includes(signedUp.user.email.toLowerCase());
+    return { cookie: signedUp.cookie, user: { ...signedUp.user, isAdmin } };
+  };
+
+  return {
+    app,
+    database,
+    config,
+    ledger,
+    signUp,
+    verifyEmail,
+    signUpVerified,
+    close: () => database.drop(),
+  };
 }

@@ -5,13 +5,20 @@ import { serve } from "@hono/node-server";
 import { ensureWebBuild } from "../../scripts/web-build.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { freePort } from "../../src/db/embedded.js";
+import type { Pool } from "../../src/db/pool.js";
 import { createApp } from "../../src/http/app.js";
 import { createLedger } from "../../src/ledger/index.js";
 import type { Ledger } from "../../src/ledger/types.js";
 import { createLogger } from "../../src/logger.js";
 import { createTestDatabase } from "./database.js";
 
-export type WebServer = { url: string; config: Config; ledger: Ledger; close: () => Promise<void> };
+export type WebServer = {
+  url: string;
+  config: Config;
+  ledger: Ledger;
+  pool: Pool;
+  close: () => Promise<void>;
+};
 
 /**
  * The whole app over real HTTP on a free port, with the built web app, the checkout simulator and
@@ -50,5 +57,5 @@ export async function startWebServer(environmentOverrides: Record<string, string
     });
     await database.drop();
   };
-  return { url, config, ledger, close };
+  return { url, config, ledger, pool: database.pool, close };
 }
