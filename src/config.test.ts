@@ -130,6 +130,71 @@ describe("loadConfig", () => {
     expect(prepared({ DATABASE_PREPARED_STATEMENTS: "false" })).toBe(false);
   });
 
+  it("runs the checkout simulator only on a loopback APP_URL or when STRIPE_SIMULATOR=on", () => {
+    const simulator = (environment: Record<string, string>) =>
+      loadConfig({ DATA_DIR: dataDir, ...environment }).stripeSimulator;
+    expect(simulator({})).toBe(true);
+    for (const url of [
+      "http://localhost:8080",
+      "http://127.0.0.1:3000",
+      "http://127.8.9.10",
+      "http://[::1]:3000",
+    ])
+      expect(simulator({ APP_URL: url })).toBe(true);
+    for (const url of [
+      "https://example.com",
+      "http://10.0.0.5:3000",
+      "http://localhost.example.com",
+      "http://127.0.0.1.nip.io",
+    ])
+      expect(simulator({ APP_URL: url })).toBe(false);
+    // Forgetting NODE_ENV no longer turns a public deployment into free credits.
+    expect(simulator({ NODE_ENV: "development", APP_URL: "https://example.com" })).toBe(false);
+    expect(simulator({ APP_URL: "https://example.com", STRIPE_SIMULATOR: "on" })).toBe(true);
+    expect(simulator({ STRIPE_SIMULATOR: "off" })).toBe(false);
+    // With a Stripe key, real Checkout is used whatever the simulator setting says.
+    expect(simulator({ STRIPE_SIMULATOR: "on", STRIPE_SECRET_KEY: "sk_test_abc" })).toBe(false);
+    expect(problemsOf({ STRIPE_SIMULATOR: "yes" })).toEqual([
+      'STRIPE_SIMULATOR must be on or off, got "yes"',
+    ]);
+    const production = {
+      NODE_ENV: "production",
+      APP_URL: "https://example.com",
+      AUTH_SECRET: "s".repeat(32),
+    };
+    expect(simulator(production)).toBe(false);
+    expect(problemsOf({ ...production, STRIPE_SIMULATOR: "on" })).toEqual([
+      expect.stringContaining("STRIPE_SIMULATOR=on is not allowed when NODE_ENV=production"),
+    ]);
+  });
+
+  it("limits checkout per user, 20 a minute unless set", () => {
+    expect(loadConfig({ DATA_DIR: dataDir }).checkoutRateLimit).toEqual({ max: 20, windowSeconds: 60 });
+    expect(
+      loadConfig({
+        DATA_DIR: dataDir,
+        CHECKOUT_RATE_LIMIT_MAX: "5",
+        CHECKOUT_RATE_LIMIT_WINDOW_SECONDS: "10",
+      }).checkoutRateLimit,
+    ).toEqual({ max: 5, windowSeconds: 10 });
+    expect(problemsOf({ CHECKOUT_RATE_LIMIT_MAX: "0" })).toHaveLength(1);
+  });
+
+  it("bounds chat text: 32,000 characters a question and 200,000 a conversation unless set", () => {
+    const chat = (environment: Record<string, string>) => {
+      const config = loadConfig({ DATA_DIR: dataDir, ...environment });
+      return [config.chatMaxMessageChars, config.chatMaxPromptChars];
+    };
+    expect(chat({})).toEqual([32_000, 200_000]);
+    expect(chat({ CHAT_MAX_MESSAGE_CHARS: "1000", CHAT_MAX_PROMPT_CHARS: "5000" })).toEqual([1_000, 5_000]);
+    expect(problemsOf({ CHAT_MAX_PROMPT_CHARS: "2000000" })).toEqual([
+      'CHAT_MAX_PROMPT_CHARS must be a whole number from 100 to 1000000, got "2000000"',
+    ]);
+    expect(problemsOf({ CHAT_MAX_MESSAGE_CHARS: "50000", CHAT_MAX_PROMPT_CHARS: "40000" })).toEqual([
+      "CHAT_MAX_MESSAGE_CHARS (50000) must not be above CHAT_MAX_PROMPT_CHARS (40000)",
+    ]);
+  });
+
   it("reports every problem at once", () => {
     expect(problemsOf({ PORT: "abc", CURRENCY: "x", HOLD_TTL_SECONDS: "no" })).toHaveLength(3);
   });

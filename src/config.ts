@@ -28,6 +28,13 @@ export type Config = {
   stripeWebhookSecret: string;
   /** Where stripe-node sends API calls; unset means api.stripe.com. For stripe-mock and tests. */
   stripeApiUrl: string | undefined;
+  /**
+   * Whether the offline checkout simulator (free credits) stands in for Stripe: no STRIPE_SECRET_KEY,
+   * never in production, and APP_URL a loopback address or STRIPE_SIMULATOR=on.
+   */
+  stripeSimulator: boolean;
+  /** Checkout sessions created, and confirmations that ask Stripe, per user within the window (each counted apart). */
+  checkoutRateLimit: { max: number; windowSeconds: number };
   aiModel: string;
   googleApiKey: string | undefined;
   openaiApiKey: string | undefined;
@@ -37,6 +44,10 @@ export type Config = {
   creditMarkup: number;
   maxOutputTokens: number;
   holdTtlSeconds: number;
+  /** Longest question (user message) /api/chat accepts, in characters. */
+  chatMaxMessageChars: number;
+  /** Longest conversation /api/chat accepts, every message together, in characters. */
+  chatMaxPromptChars: number;
   logLevel: string;
   metricsToken: string | undefined;
 };
@@ -127,6 +138,12 @@ const rules = {
   ),
   STRIPE_WEBHOOK_SECRET: text("a Stripe webhook signing secret starting with whsec_", /^whsec_\S+$/),
   STRIPE_API_URL: httpUrl,
+  STRIPE_SIMULATOR: {
+    schema: z.enum(["on", "off"]).transform((value) => value === "on"),
+    accepts: "on or off",
+  },
+  CHECKOUT_RATE_LIMIT_MAX: wholeNumber(1, 1_000_000),
+  CHECKOUT_RATE_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400),
   AI_MODEL: text(
     "demo, or provider:model with provider google, openai or compatible (for example google:gemini-2.0-flash)",
     /^(demo|(google|openai|compatible):\S+)$/,
@@ -140,6 +157,8 @@ const rules = {
   CREDIT_MARKUP: decimal(1, 1_000),
   MAX_OUTPUT_TOKENS: wholeNumber(1, 1_000_000),
   HOLD_TTL_SECONDS: wholeNumber(10, 86_400),
+  CHAT_MAX_MESSAGE_CHARS: wholeNumber(100, 1_000_000),
+  CHAT_MAX_PROMPT_CHARS: wholeNumber(100, 1_000_000),
   METRICS_TOKEN: text("at least 16 characters", /^\S{16,}$/),
   LOG_LEVEL: {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
@@ -181,6 +200,11 @@ function checkTopup(topup: Config["topup"], problems: string[]): void {
 // Production must not run on local conveniences: a generated secret dies with the machine, Stripe
 // cannot know a generated webhook secret, and cookies over http are not Secure.
 function checkProduction(value: Parsed, problems: string[]): void {
+  if (value.STRIPE_SIMULATOR === true) {
+    problems.push(
+      "STRIPE_SIMULATOR=on is not allowed when NODE_ENV=production (it gives credits away); set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET instead",
+    );
+  }
   if (value.APP_URL && !value.APP_URL.startsWith("https://")) {
     problems.push(`APP_URL must be an https:// URL when NODE_ENV=production, got "${value.APP_URL}"`);
   }
@@ -206,6 +230,12 @@ function looksLikeTransactionPooler(url: string | undefined): boolean {
   }
 }
 
+/** localhost, 127.0.0.0/8 or [::1]: a URL only this machine can reach. */
+export function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.toLowerCase();
+  return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 /**
  * Reads every setting from `environment` (process.env merged with `.env` by the caller).
  * Throws ConfigError listing every problem at once, so one restart fixes them all.
@@ -226,6 +256,13 @@ export function loadConfig(environment: Environment): Config {
     defaultCents: value.TOPUP_DEFAULT_CENTS ?? 300,
   };
   checkTopup(topup, problems);
+  const chatMaxMessageChars = value.CHAT_MAX_MESSAGE_CHARS ?? 32_000;
+  const chatMaxPromptChars = value.CHAT_MAX_PROMPT_CHARS ?? 200_000;
+  if (chatMaxMessageChars > chatMaxPromptChars) {
+    problems.push(
+      `CHAT_MAX_MESSAGE_CHARS (${chatMaxMessageChars}) must not be above CHAT_MAX_PROMPT_CHARS (${chatMaxPromptChars})`,
+    );
+  }
   if (nodeEnv === "production" && !value.AUTH_SECRET && !environment.AUTH_SECRET) {
     problems.push(
       "AUTH_SECRET must be set when NODE_ENV=production (at least 32 characters; generate one with `openssl rand -base64 32`)",
@@ -266,6 +303,15 @@ export function loadConfig(environment: Environment): Config {
     stripeSecretKey: value.STRIPE_SECRET_KEY,
     stripeWebhookSecret: value.STRIPE_WEBHOOK_SECRET ?? (local?.stripeWebhookSecret as string),
     stripeApiUrl: value.STRIPE_API_URL,
+    stripeSimulator:
+      !value.STRIPE_SECRET_KEY &&
+      nodeEnv !== "production" &&
+      (value.STRIPE_SIMULATOR ?? isLoopbackUrl(value.APP_URL ?? `http://localhost:${port}`)),
+    checkoutRateLimit: {
+      // The success page polls confirmation up to 15 times, so one purchase must fit in the default.
+      max: value.CHECKOUT_RATE_LIMIT_MAX ?? 20,
+      windowSeconds: value.CHECKOUT_RATE_LIMIT_WINDOW_SECONDS ?? 60,
+    },
     aiModel: value.AI_MODEL ?? (googleApiKey ? "google:gemini-2.0-flash" : "demo"),
     googleApiKey,
     openaiApiKey: value.OPENAI_API_KEY,
@@ -275,6 +321,8 @@ export function loadConfig(environment: Environment): Config {
     creditMarkup: value.CREDIT_MARKUP ?? 4,
     maxOutputTokens: value.MAX_OUTPUT_TOKENS ?? 1024,
     holdTtlSeconds: value.HOLD_TTL_SECONDS ?? 300,
+    chatMaxMessageChars,
+    chatMaxPromptChars,
     logLevel: value.LOG_LEVEL ?? (nodeEnv === "test" ? "silent" : "info"),
     metricsToken: value.METRICS_TOKEN,
   };

@@ -7,6 +7,7 @@ import { freePort } from "../src/db/embedded.js";
 import { createApp } from "../src/http/app.js";
 import { createLedger } from "../src/ledger/index.js";
 import { createLogger } from "../src/logger.js";
+import { createTestApp } from "./support/app.js";
 import {
   assertLedgerConsistent,
   balanceOf,
@@ -195,5 +196,144 @@ describe("the success page", () => {
     ).rejects.toMatchObject({ code: "PAYMENT_NOT_FOUND" });
     expect(await balanceOf(database.pool, owner.id)).toBe(50);
     expect(await balanceOf(database.pool, stranger.id)).toBe(50);
+  });
+});
+
+describe("the success page and sessions Coinslot did not create", () => {
+  function paymentLinkSession(userId: string, amountCents: number) {
+    const id = uniqueId("cs_test_link_");
+    const session = {
+      id,
+      object: "checkout.session",
+      mode: "payment",
+      status: "complete",
+      payment_status: "paid",
+      amount_total: amountCents,
+      currency: "usd",
+      client_reference_id: userId,
+      metadata: {},
+      payment_intent: `pi_for_${id}`,
+      livemode: false,
+    };
+    recorder.sessions.set(id, session);
+    return session;
+  }
+
+  it("credits nothing for a paid Payment-Link-like session naming the user, and says why", async () => {
+    const user = await newUser();
+    const session = paymentLinkSession(user.id, 500_000);
+    await expect(confirmCheckout(context, { user, checkoutSessionId: session.id })).rejects.toMatchObject({
+      code: "PAYMENT_NOT_FOUND",
+      status: 404,
+    });
+    // Not started here: not even worth a Stripe call.
+    expect(recorder.requests).toEqual([]);
+    // Once the webhook has kept it for attention, the success page says so.
+    const delivered = await app.request(
+      "/api/stripe/webhook",
+      signedDelivery(stripeEvent("checkout.session.completed", session)),
+    );
+    expect((await delivered.json()).outcome).toBe("not_created_here");
+    await expect(confirmCheckout(context, { user, checkoutSessionId: session.id })).rejects.toMatchObject({
+      code: "PAYMENT_NEEDS_ATTENTION",
+      status: 409,
+      message: expect.stringContaining("not started from Coinslot"),
+    });
+    expect(await balanceOf(database.pool, user.id)).toBe(50);
+    await assertLedgerConsistent(database.pool);
+  });
+
+  it("credits nothing when Stripe reports another amount than the checkout recorded", async () => {
+    const user = await newUser();
+    const { checkoutSessionId } = await startCheckout(context, { user, amountCents: 300, requestKey: "k" });
+    Object.assign(recorder.pay(checkoutSessionId), { amount_total: 5000 });
+    const refused = {
+      code: "PAYMENT_NEEDS_ATTENTION",
+      status: 409,
+      message: expect.stringContaining("amount"),
+    };
+    await expect(confirmCheckout(context, { user, checkoutSessionId })).rejects.toMatchObject(refused);
+    await expect(confirmCheckout(context, { user, checkoutSessionId })).rejects.toMatchObject(refused);
+    // Kept for a person after the first look: asking again does not call Stripe.
+    expect(recorder.requests.filter((request) => request.method === "GET")).toHaveLength(1);
+    const payment = await database.pool.query(
+      "select attention, credited_at from credits.payments where checkout_session_id = $1",
+      [checkoutSessionId],
+    );
+    expect(payment.rows).toEqual([{ attention: "amount_mismatch", credited_at: null }]);
+    expect(await balanceOf(database.pool, user.id)).toBe(50);
+  });
+});
+
+describe("rate limits on checkout and confirmation with Stripe", () => {
+  it("refuses the third session and the third Stripe confirmation with 429, per user", async () => {
+    const test = await createTestApp({
+      STRIPE_SECRET_KEY: secretKey,
+      STRIPE_API_URL: recorder.url,
+      CHECKOUT_RATE_LIMIT_MAX: "2",
+      CHECKOUT_RATE_LIMIT_WINDOW_SECONDS: "60",
+    });
+    try {
+      const post = (cookie: string, path: string, body: unknown) =>
+        test.app.request(path, {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: new URL(test.config.appUrl).origin, cookie },
+          body: JSON.stringify(body),
+        });
+      const person = await test.signUp();
+      const other = await test.signUp();
+      const opened = await post(person.cookie, "/api/checkout", { amountCents: 300 });
+      const sessionId = (await opened.json()).url.split("/").at(-1);
+      expect(recorder.requests.filter((request) => request.method === "POST")).toHaveLength(1);
+
+      const confirm = () => post(person.cookie, "/api/checkout/confirm", { sessionId });
+      expect((await confirm()).status).toBe(200);
+      expect((await confirm()).status).toBe(200);
+      const limited = await confirm();
+      expect(limited.status).toBe(429);
+      const retryAfter = Number(limited.headers.get("retry-after"));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      const { error } = await limited.json();
+      expect(error).toEqual({
+        code: "RATE_LIMITED",
+        message: `Too many checkout requests. Try again in ${retryAfter} seconds.`,
+      });
+      expect(recorder.requests.filter((request) => request.method === "GET")).toHaveLength(2);
+
+      expect((await post(person.cookie, "/api/checkout", { amountCents: 300 })).status).toBe(200);
+      const third = await post(person.cookie, "/api/checkout", { amountCents: 300 });
+      expect(third.status).toBe(429);
+      expect(third.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(recorder.requests.filter((request) => request.method === "POST")).toHaveLength(2);
+      const rows = await test.database.pool.query("select 1 from credits.payments where user_id = $1", [
+        person.user.id,
+      ]);
+      expect(rows.rowCount).toBe(2);
+      // Someone else is not affected.
+      expect((await post(other.cookie, "/api/checkout", { amountCents: 300 })).status).toBe(200);
+
+      // Once credited, polling the success page costs no Stripe call and is never refused.
+      const paid = recorder.pay(sessionId);
+      await test.app.request(
+        "/api/stripe/webhook",
+        signedDelivery(stripeEvent("checkout.session.completed", paid), {
+          secret: test.config.stripeWebhookSecret,
+        }),
+      );
+      for (let poll = 0; poll < 5; poll += 1) {
+        const answer = await confirm();
+        expect(answer.status).toBe(200);
+        expect((await answer.json()).payment.credited).toBe(true);
+      }
+
+      // A new window opens once the old one has passed.
+      await test.database.pool.query(
+        "update coinslot_private.rate_limits set window_started_at = now() - interval '61 seconds'",
+      );
+      expect((await post(person.cookie, "/api/checkout", { amountCents: 300 })).status).toBe(200);
+    } finally {
+      await test.close();
+    }
   });
 });

@@ -25,7 +25,7 @@ afterAll(() => harness.close());
 describe("POST /api/stripe/webhook: refunds and disputes", () => {
   it("claws back a refund in two parts, once each, ignoring replays and late older totals", async () => {
     const userId = await harness.newUser();
-    const session = checkoutSession({ userId, amountCents: 1000 });
+    const session = await harness.recorded(checkoutSession({ userId, amountCents: 1000 }));
     await harness.deliver(stripeEvent("checkout.session.completed", session));
     const paymentIntentId = session.payment_intent;
     const firstPart = stripeEvent(
@@ -61,7 +61,7 @@ describe("POST /api/stripe/webhook: refunds and disputes", () => {
 
   it("claws back a refund that arrived before the purchase when the purchase arrives", async () => {
     const userId = await harness.newUser();
-    const session = checkoutSession({ userId, amountCents: 500 });
+    const session = await harness.recorded(checkoutSession({ userId, amountCents: 500 }));
     const refund = stripeEvent(
       "charge.refunded",
       refundedCharge({ paymentIntentId: session.payment_intent, amountCents: 500, refundedCents: 200 }),
@@ -83,7 +83,7 @@ describe("POST /api/stripe/webhook: refunds and disputes", () => {
     const cases = await Promise.all(
       Array.from({ length: 20 }, async () => {
         const userId = await harness.newUser();
-        const session = checkoutSession({ userId, amountCents: 600 });
+        const session = await harness.recorded(checkoutSession({ userId, amountCents: 600 }));
         const paymentIntentId = session.payment_intent;
         const results = await Promise.all([
           harness.deliver(
@@ -111,7 +111,7 @@ describe("POST /api/stripe/webhook: refunds and disputes", () => {
 
   it("makes a refund wait for a purchase that is being credited, then claws it back", async () => {
     const userId = await harness.newUser();
-    const session = checkoutSession({ userId, amountCents: 600 });
+    const session = await harness.recorded(checkoutSession({ userId, amountCents: 600 }));
     // Hold the purchase's transaction open after it read the refund reports (none yet) ...
     const client = await harness.database.pool.connect();
     await client.query("begin");
@@ -133,7 +133,7 @@ describe("POST /api/stripe/webhook: refunds and disputes", () => {
 
   it("takes a lost dispute's amount, even below zero, and spending is then refused", async () => {
     const userId = await harness.newUser();
-    const session = checkoutSession({ userId, amountCents: 500 });
+    const session = await harness.recorded(checkoutSession({ userId, amountCents: 500 }));
     await harness.deliver(stripeEvent("checkout.session.completed", session));
     expect(
       (await harness.ledger.spend({ userId, amountCents: 400, idempotencyKey: uniqueId("spend:") })).error,
@@ -159,7 +159,7 @@ describe("POST /api/stripe/webhook: refunds and disputes", () => {
 
   it("returns a won dispute's amount once", async () => {
     const userId = await harness.newUser();
-    const session = checkoutSession({ userId, amountCents: 500 });
+    const session = await harness.recorded(checkoutSession({ userId, amountCents: 500 }));
     await harness.deliver(stripeEvent("checkout.session.completed", session));
     const opened = dispute({
       id: uniqueId("dp_"),
@@ -181,6 +181,38 @@ describe("POST /api/stripe/webhook: refunds and disputes", () => {
       "purchase",
       "dispute",
       "dispute_reversal",
+    ]);
+    await assertLedgerConsistent(harness.database.pool);
+  });
+});
+
+describe("POST /api/stripe/webhook: refunds and disputes of a payment never credited", () => {
+  it("takes nothing back for a session Coinslot did not create, in either order", async () => {
+    const userId = await harness.newUser();
+    const before = checkoutSession({ userId, amountCents: 2000 });
+    const after = checkoutSession({ userId, amountCents: 2000 });
+    const refund = (session: typeof before) =>
+      stripeEvent(
+        "charge.refunded",
+        refundedCharge({ paymentIntentId: session.payment_intent, amountCents: 2000, refundedCents: 2000 }),
+      );
+    expect((await harness.deliver(refund(before))).body.outcome).toBe("recorded_before_purchase");
+    for (const session of [before, after]) {
+      expect((await harness.deliver(stripeEvent("checkout.session.completed", session))).body.outcome).toBe(
+        "not_created_here",
+      );
+    }
+    expect((await harness.deliver(refund(after))).body.outcome).toBe("recorded_before_credit");
+    const lost = dispute({
+      id: uniqueId("dp_"),
+      paymentIntentId: after.payment_intent,
+      amountCents: 2000,
+      status: "lost",
+    });
+    expect((await harness.deliver(stripeEvent("charge.dispute.closed", lost))).status).toBe(200);
+    expect(await balanceOf(harness.database.pool, userId)).toBe(starterCents);
+    expect((await entriesOf(harness.database.pool, userId)).map((entry) => entry.kind)).toEqual([
+      "signup_bonus",
     ]);
     await assertLedgerConsistent(harness.database.pool);
   });

@@ -21,7 +21,7 @@ beforeAll(async () => {
     APP_URL: `http://127.0.0.1:${port}`,
   });
   server = serve({ fetch: testApp.app.fetch, port, hostname: "127.0.0.1" });
-  admin = await testApp.signUp(adminEmail);
+  admin = await testApp.signUpVerified(adminEmail);
 });
 afterAll(async () => {
   await new Promise((done) => server.close(done));
@@ -183,6 +183,87 @@ describe("production without Stripe", () => {
       ).toBe(404);
     } finally {
       await production.close();
+    }
+  });
+});
+
+describe("the simulator only where it cannot give credits away unnoticed", () => {
+  const publicUrl = "https://example.com";
+
+  async function checkoutAt(test: TestApp, body: unknown = { amountCents: 300 }) {
+    const { cookie } = await test.signUp();
+    const request = () =>
+      test.app.request("/api/checkout", {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: new URL(test.config.appUrl).origin, cookie },
+        body: JSON.stringify(body),
+      });
+    return { request, first: await request() };
+  }
+
+  async function paymentRows(test: TestApp): Promise<number> {
+    return (await test.database.pool.query("select 1 from credits.payments")).rowCount ?? 0;
+  }
+
+  it("answers 503 behind a public APP_URL without a Stripe key, even when NODE_ENV is not production", async () => {
+    const test = await createTestApp({ NODE_ENV: "development", APP_URL: publicUrl });
+    try {
+      const { first } = await checkoutAt(test);
+      expect(first.status).toBe(503);
+      const { error } = await first.json();
+      expect(error.code).toBe("CHECKOUT_NOT_CONFIGURED");
+      expect(error.message).toContain("STRIPE_SECRET_KEY");
+      expect(error.message).toContain("STRIPE_SIMULATOR=on");
+      expect(await paymentRows(test)).toBe(0);
+      const leftover = `cs_sim_${"b".repeat(32)}`;
+      await test.database.pool.query(
+        `insert into credits.payments (checkout_session_id, user_id, amount_cents, currency, status)
+         values ($1, 'someone', 300, 'usd', 'pending')`,
+        [leftover],
+      );
+      expect((await test.app.request(`/simulator/checkout/${leftover}`)).status).toBe(404);
+      expect((await test.app.request(`/simulator/checkout/${leftover}/pay`, { method: "POST" })).status).toBe(
+        404,
+      );
+    } finally {
+      await test.close();
+    }
+  });
+
+  it("answers 503 on localhost when STRIPE_SIMULATOR=off", async () => {
+    const test = await createTestApp({ STRIPE_SIMULATOR: "off" });
+    try {
+      expect((await checkoutAt(test)).first.status).toBe(503);
+    } finally {
+      await test.close();
+    }
+  });
+
+  it("works behind a public APP_URL with STRIPE_SIMULATOR=on, within the per-user checkout limit", async () => {
+    const test = await createTestApp({
+      NODE_ENV: "development",
+      APP_URL: publicUrl,
+      STRIPE_SIMULATOR: "on",
+      CHECKOUT_RATE_LIMIT_MAX: "2",
+    });
+    try {
+      // Refused input reaches neither Stripe nor the table, so it does not count.
+      const { request, first } = await checkoutAt(test, { amountCents: 50 });
+      expect(first.status).toBe(400);
+      for (let attempt = 0; attempt < 4; attempt += 1) expect((await request()).status).toBe(400);
+      const { request: buy, first: opened } = await checkoutAt(test);
+      expect(opened.status).toBe(200);
+      expect((await opened.json()).url).toMatch(
+        /^https:\/\/example\.com\/simulator\/checkout\/cs_sim_[0-9a-f]{32}$/,
+      );
+      expect((await buy()).status).toBe(200);
+      const limited = await buy();
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect((await limited.json()).error.code).toBe("RATE_LIMITED");
+      expect(await paymentRows(test)).toBe(2);
+    } finally {
+      await test.close();
     }
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/db/embedded.js";
-import { checkoutSession, signedDelivery, stripeEvent } from "./support/billing-fixtures.js";
+import { checkoutSession, recordCheckout, signedDelivery, stripeEvent } from "./support/billing-fixtures.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { findInvariantViolations } from "./support/ledger-invariants.js";
 import { type RunningServer, startServer } from "./support/process.js";
@@ -116,12 +116,15 @@ describe("two servers on one database", () => {
     await Promise.all(people.flatMap((person) => [me(a, person.cookie), me(b, person.cookie)]));
 
     // Stripe delivers each completion to both servers at once (a retry landing on the other node).
+    // Each session recorded first, as checkout records the sessions it creates: only those credit.
+    const sessions = await Promise.all(
+      people.map((person) =>
+        recordCheckout(database.pool, checkoutSession({ userId: person.id, amountCents: 300 })),
+      ),
+    );
     await Promise.all(
-      people.flatMap((person) => {
-        const event = stripeEvent(
-          "checkout.session.completed",
-          checkoutSession({ userId: person.id, amountCents: 300 }),
-        );
+      sessions.flatMap((session) => {
+        const event = stripeEvent("checkout.session.completed", session);
         const delivery = () => signedDelivery(event, { secret: secrets.STRIPE_WEBHOOK_SECRET });
         return [a, b].map(async (base) => {
           const response = await fetch(`${base}/api/stripe/webhook`, delivery());

@@ -2,7 +2,12 @@ import { createHash } from "node:crypto";
 import type { SessionUser } from "../auth/types.js";
 import { transaction } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
-import { findPayment, insertPendingPayment } from "../ledger/payments.js";
+import {
+  findPayment,
+  insertPendingPayment,
+  type Payment,
+  type PaymentAttention,
+} from "../ledger/payments.js";
 import type { BillingContext } from "./context.js";
 import { fulfilCheckout } from "./fulfil.js";
 import { checkoutFacts } from "./stripe-objects.js";
@@ -93,26 +98,48 @@ export type PaymentView = {
   credited: boolean;
 };
 
+const attentionMessages: Record<PaymentAttention, string> = {
+  not_created_here: "This payment was not started from Coinslot's buy-credits form, so it was not credited.",
+  amount_mismatch:
+    "The amount paid differs from the amount this checkout was started for, so it was not credited.",
+  currency_mismatch:
+    "This checkout was paid in another currency than it was started in, so it was not credited.",
+  user_mismatch: "This checkout names another account than the one that started it, so it was not credited.",
+  unknown_user: "The account this checkout was started for no longer exists, so it was not credited.",
+};
+
+function needsAttention(payment: Payment): AppError {
+  const reason = payment.attention ?? "not_created_here";
+  return new AppError(
+    "PAYMENT_NEEDS_ATTENTION",
+    409,
+    `${attentionMessages[reason]} Nothing was added to your balance; contact support with checkout id ${payment.checkoutSessionId} to have it credited or refunded.`,
+  );
+}
+
 /**
  * The success page's check: with Stripe, retrieves the session and fulfils it through the same
  * exactly-once path as the webhook, so a paid user is credited even when webhooks are not arriving.
  * The simulator already delivered its webhook before redirecting, so it only reads the payment.
+ * Only a session Coinslot started for this person is asked about: any other id is answered from
+ * the database, and `beforeStripeCall` (the rate limit) runs only when Stripe is really asked.
  */
 export async function confirmCheckout(
   context: BillingContext,
-  input: { user: SessionUser; checkoutSessionId: string },
+  input: { user: SessionUser; checkoutSessionId: string; beforeStripeCall?: () => Promise<void> },
 ): Promise<PaymentView> {
   const { stripe } = context;
   const notFound = new AppError(
     "PAYMENT_NOT_FOUND",
     404,
-    "No checkout with this id belongs to you. Start a new purchase from the buy-credits form.",
+    "No checkout with this id was started from Coinslot for you. Start a new purchase from the buy-credits form.",
   );
   const known = await findPayment(context.pool, input.checkoutSessionId);
-  if (known && known.userId !== input.user.id) throw notFound;
-  // Once credited there is nothing left to ask Stripe: the page may poll without costing API calls.
-  const settled = known?.creditedAt || known?.status === "failed";
+  if (!known || known.userId !== input.user.id) throw notFound;
+  // Credited, failed or kept for a person: there is nothing left to ask Stripe, so polling is free.
+  const settled = known.creditedAt || known.status === "failed" || known.attention;
   if (stripe && !settled && !input.checkoutSessionId.startsWith(simulatedSessionPrefix)) {
+    await input.beforeStripeCall?.();
     let session: Awaited<ReturnType<typeof stripe.checkout.sessions.retrieve>>;
     try {
       session = await stripe.checkout.sessions.retrieve(input.checkoutSessionId);
@@ -120,12 +147,12 @@ export async function confirmCheckout(
       if ((error as { statusCode?: number }).statusCode === 404) throw notFound;
       throw stripeUnavailable(context, error, "retrieving a checkout session");
     }
-    const facts = checkoutFacts(session);
-    if (facts.userId !== input.user.id) throw notFound;
-    await transaction(context.pool, (client) => fulfilCheckout(context, client, facts));
+    // A session naming someone else is kept for attention by the same path as the webhook's.
+    await transaction(context.pool, (client) => fulfilCheckout(context, client, checkoutFacts(session)));
   }
   const payment = settled ? known : await findPayment(context.pool, input.checkoutSessionId);
   if (!payment || payment.userId !== input.user.id) throw notFound;
+  if (payment.attention && !payment.creditedAt) throw needsAttention(payment);
   return {
     checkoutSessionId: payment.checkoutSessionId,
     amountCents: payment.amountCents,

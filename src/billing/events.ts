@@ -1,8 +1,8 @@
 import { type PoolClient, transaction } from "../db/pool.js";
 import {
-  lockPayment,
   lockPaymentByIntent,
   lockPaymentIntent,
+  lockRecordedPayment,
   recordStripeEvent,
   reportDispute,
   reportRefund,
@@ -28,7 +28,9 @@ function closedWith(status: "failed" | "expired"): Handler {
   return async (_context, client, event) => {
     const facts = checkoutFacts(event.data.object as Stripe.Checkout.Session);
     if (!facts.userId) return "unknown_user";
-    const payment = await lockPayment(client, { ...facts, userId: facts.userId });
+    // A session Coinslot did not create is not its business until it is paid (and then not credited).
+    const payment = await lockRecordedPayment(client, facts.checkoutSessionId);
+    if (!payment) return "not_created_here";
     if (payment.creditedAt || payment.status !== "pending") return "unchanged";
     await updatePayment(client, payment.checkoutSessionId, { status });
     return status;
@@ -49,6 +51,7 @@ async function reportAndReconcile(
   await input.report(payment?.userId ?? null);
   if (!payment) return "recorded_before_purchase";
   await setStripeEventUser(client, input.eventId, payment.userId);
+  // Never credited (not yet, or never: a session Coinslot did not create): nothing to claw back.
   if (!payment.creditedAt) return "recorded_before_credit";
   await reconcileClawbacks(context, client, payment);
   return "reconciled";

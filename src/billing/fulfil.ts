@@ -1,10 +1,12 @@
 import type { PoolClient } from "../db/pool.js";
 import {
   disputesOf,
-  lockPayment,
   lockPaymentIntent,
+  lockRecordedPayment,
   markDispute,
   type Payment,
+  type PaymentAttention,
+  recordForeignPayment,
   reportedRefundCents,
   updatePayment,
 } from "../ledger/payments.js";
@@ -18,55 +20,83 @@ export type FulfilOutcome =
   | "already_credited"
   | "awaiting_payment"
   | "unknown_user"
-  | "user_mismatch"
-  | "currency_mismatch";
+  | PaymentAttention;
+
+type NamedFacts = CheckoutFacts & { userId: string };
 
 /**
- * Credits a paid checkout session exactly once, inside the caller's transaction. The webhook and
- * the success page both come here; the payment row is locked first, so whichever arrives second
- * waits, then finds `credited_at` set and changes nothing. The ledger's idempotency key
- * `purchase:<session>` is a second, independent guard.
+ * A paid session Coinslot never created, naming a user: a Payment Link or another product sold on
+ * the same Stripe account. Crediting it would let anyone who knows a user id mint credits at any
+ * price, so it is kept for a person and answered 200 (a retry would not change anything).
+ */
+async function keepForeignSession(
+  context: BillingContext,
+  client: PoolClient,
+  facts: NamedFacts,
+): Promise<FulfilOutcome> {
+  // Unpaid, nothing was received yet; if it is paid later, that event comes back here.
+  if (!facts.paid) return "not_created_here";
+  await recordForeignPayment(client, facts);
+  context.logger.error({ ...facts }, "paid checkout session was not created by Coinslot; not credited");
+  return "not_created_here";
+}
+
+/** How a paid session differs from the one Coinslot recorded, or null when it is that session. */
+function mismatchOf(payment: Payment, facts: NamedFacts, currency: string): PaymentAttention | null {
+  // Coinslot started this session for someone else: crediting either person could be wrong, and
+  // clawbacks follow the payment's user.
+  if (payment.userId !== facts.userId) return "user_mismatch";
+  // Crediting a foreign amount as if it were CURRENCY would invent or lose money.
+  if (facts.currency !== payment.currency || facts.currency !== currency) return "currency_mismatch";
+  // Stripe charged something else than Coinslot asked for (an edited session, a forged fixture):
+  // crediting either amount could be wrong, so neither is.
+  if (facts.amountCents !== payment.amountCents) return "amount_mismatch";
+  return null;
+}
+
+/**
+ * Credits a paid checkout session exactly once, inside the caller's transaction, and only when
+ * Coinslot created it: the row recorded at creation must name the same user, amount and currency,
+ * and the credit is the recorded amount. Anything else is kept for attention and credits nothing.
+ * The webhook and the success page both come here; the payment row is locked first, so whichever
+ * arrives second waits, then finds `credited_at` set and changes nothing. The ledger's idempotency
+ * key `purchase:<session>` is a second, independent guard.
  */
 export async function fulfilCheckout(
   context: BillingContext,
   client: PoolClient,
-  facts: CheckoutFacts,
+  checkout: CheckoutFacts,
 ): Promise<FulfilOutcome> {
   const { logger } = context;
-  if (!facts.userId) {
+  if (!checkout.userId) {
     // Nothing to credit and nobody to credit it to; a retry cannot change that, so answer 200 and
     // leave the evidence in the log for a person to resolve from Stripe's dashboard.
-    logger.error({ checkoutSessionId: facts.checkoutSessionId }, "paid checkout session names no user");
+    logger.error({ checkoutSessionId: checkout.checkoutSessionId }, "paid checkout session names no user");
     return "unknown_user";
   }
+  const facts: NamedFacts = { ...checkout, userId: checkout.userId };
   if (facts.paymentIntentId) await lockPaymentIntent(client, facts.paymentIntentId);
-  const payment = await lockPayment(client, { ...facts, userId: facts.userId });
+  const payment = await lockRecordedPayment(client, facts.checkoutSessionId);
+  if (!payment) return keepForeignSession(context, client, facts);
   if (payment.creditedAt) return "already_credited";
-  if (payment.userId !== facts.userId) {
-    // Coinslot started this session for someone else: crediting either person could be wrong, and
-    // clawbacks follow the payment's user, so nothing moves until a person has looked.
-    logger.error(
-      { ...facts, paymentUserId: payment.userId },
-      "checkout session names another user than its payment",
-    );
-    return "user_mismatch";
-  }
+  // Once kept for a person, a later delivery of the same session must not credit it behind them.
+  if (payment.attention) return payment.attention;
   const paymentIntentId = facts.paymentIntentId ?? undefined;
   if (!facts.paid) {
     // An unpaid completed session (bank debit, voucher) waits for async_payment_succeeded.
     await updatePayment(client, payment.checkoutSessionId, { paymentIntentId });
     return "awaiting_payment";
   }
-  if (facts.currency !== context.config.currency) {
-    // Crediting a foreign amount as if it were CURRENCY would invent or lose money; a person must
-    // decide (refund in Stripe, or an admin adjustment). Retrying would not help, so no 500.
+  const mismatch = mismatchOf(payment, facts, context.config.currency);
+  if (mismatch) {
+    // A person must decide (refund in Stripe, or an admin adjustment). Retrying would not help, so no 500.
     await updatePayment(client, payment.checkoutSessionId, {
       paymentIntentId,
       status: "paid",
-      attention: "currency_mismatch",
+      attention: mismatch,
     });
-    logger.error({ ...facts, expected: context.config.currency }, "checkout paid in another currency");
-    return "currency_mismatch";
+    logger.error({ ...facts, recorded: payment }, `checkout session not credited: ${mismatch}`);
+    return mismatch;
   }
   if (!(await ensurePayerAccount(context, client, facts.userId))) {
     // Stripe would retry a 500 for three days and the user would still not exist; record the paid
@@ -79,30 +109,26 @@ export async function fulfilCheckout(
     logger.error({ ...facts }, "checkout paid for a user that does not exist");
     return "unknown_user";
   }
+  const { amountCents, currency } = payment;
   expectLedger(
     await context.ledger.grant({
-      userId: facts.userId,
-      amountCents: facts.amountCents,
+      userId: payment.userId,
+      amountCents,
       kind: "purchase",
       idempotencyKey: `purchase:${facts.checkoutSessionId}`,
       reference: facts.checkoutSessionId,
-      description: `Bought ${formatCents(facts.amountCents, facts.currency)} of credits`,
+      description: `Bought ${formatCents(amountCents, currency)} of credits`,
       client,
     }),
     "crediting the purchase",
   );
   await updatePayment(client, payment.checkoutSessionId, {
     paymentIntentId,
-    amountCents: facts.amountCents,
     status: "paid",
     attention: null,
     credited: true,
   });
-  await reconcileClawbacks(context, client, {
-    ...payment,
-    paymentIntentId: facts.paymentIntentId,
-    amountCents: facts.amountCents,
-  });
+  await reconcileClawbacks(context, client, { ...payment, paymentIntentId: facts.paymentIntentId });
   return "credited";
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { requireAdmin } from "../auth/require-admin.js";
 import type { AuthedEnv } from "../auth/types.js";
@@ -8,6 +8,7 @@ import { parseInput, readJson } from "../http/validation.js";
 import { topupProblem } from "./amount.js";
 import { confirmCheckout, startCheckout } from "./checkout.js";
 import type { BillingContext, BillingDependencies } from "./context.js";
+import { type CheckoutAction, countAttempt, rateLimitedError } from "./rate-limit.js";
 import { refundSimulatedPayment } from "./simulated-refund.js";
 import { simulatorRoutes } from "./simulator.js";
 import { createStripeClient } from "./stripe.js";
@@ -32,6 +33,22 @@ function requestKeyOf(header: string | undefined): string {
   return header;
 }
 
+/** Counts the attempt against the user's checkout limit; over it, 429 with `Retry-After`. */
+async function limitAttempts(
+  context: BillingContext,
+  httpContext: Context<AuthedEnv>,
+  action: CheckoutAction,
+): Promise<void> {
+  const attempt = await countAttempt(context.pool, {
+    userId: httpContext.get("user").id,
+    action,
+    ...context.config.checkoutRateLimit,
+  });
+  if (attempt.allowed) return;
+  httpContext.header("Retry-After", String(attempt.retryAfterSeconds));
+  throw rateLimitedError(attempt.retryAfterSeconds);
+}
+
 function accountRoutes(context: BillingContext): Hono<AuthedEnv> {
   const app = new Hono<AuthedEnv>();
 
@@ -39,14 +56,16 @@ function accountRoutes(context: BillingContext): Hono<AuthedEnv> {
     const { amountCents } = parseInput(checkoutInput, await readJson(httpContext));
     const problem = topupProblem(amountCents, context.config);
     if (problem) throw new AppError("INVALID_AMOUNT", 400, problem);
-    if (!context.stripe && context.config.nodeEnv === "production") {
-      // The simulator hands out credits for free; in production that would be real AI spend for nothing.
+    if (!context.stripe && !context.config.stripeSimulator) {
+      // The simulator hands out credits for free; behind a public URL that is real AI spend for nothing.
       throw new AppError(
         "CHECKOUT_NOT_CONFIGURED",
         503,
-        "Buying credits is not set up: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET.",
+        "Buying credits is not set up: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (or STRIPE_SIMULATOR=on for a test deployment whose credits are free).",
       );
     }
+    // Counted once the request is valid: only those reach Stripe and write a payment row.
+    await limitAttempts(context, httpContext, "checkout");
     const { url } = await startCheckout(context, {
       user: httpContext.get("user"),
       amountCents,
@@ -60,6 +79,8 @@ function accountRoutes(context: BillingContext): Hono<AuthedEnv> {
     const payment = await confirmCheckout(context, {
       user: httpContext.get("user"),
       checkoutSessionId: sessionId,
+      // Only confirmations that ask Stripe count: the page's polling of a credited payment is free.
+      beforeStripeCall: () => limitAttempts(context, httpContext, "checkout_confirm"),
     });
     return httpContext.json({ payment });
   });

@@ -45,15 +45,16 @@ function problemPage(message: string): string {
 }
 
 /**
- * The offline stand-in for Stripe Checkout, served only without STRIPE_SECRET_KEY. Pay sends a
+ * The offline stand-in for Stripe Checkout, served only without STRIPE_SECRET_KEY and only where
+ * `config.stripeSimulator` allows it (404 elsewhere). Pay sends a
  * signed `checkout.session.completed` through HTTP to the real webhook route, then returns to the
  * success URL, exactly as Stripe would; Cancel returns to the cancel URL.
  */
 export function simulatorRoutes(context: BillingContext): Hono {
   const { config } = context;
   const app = new Hono();
-  // In production the simulator would hand out credits for nothing, so it is off there.
-  const enabled = () => !context.stripe && config.nodeEnv !== "production";
+  // The simulator hands out credits for nothing: only on a loopback APP_URL, or STRIPE_SIMULATOR=on.
+  const enabled = () => !context.stripe && config.stripeSimulator;
 
   async function simulatedPayment(id: string): Promise<Payment | null> {
     if (!enabled() || !sessionIdPattern.test(id) || !id.startsWith(simulatedSessionPrefix)) return null;

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { limitBody } from "../http/body-limit.js";
 import { AppError } from "../http/errors.js";
 import { recordWebhookEvent } from "../metrics/registry.js";
 import type { BillingContext } from "./context.js";
@@ -18,12 +18,7 @@ export function webhookRoutes(context: BillingContext): Hono {
   const app = new Hono();
   app.post(
     "/api/stripe/webhook",
-    bodyLimit({
-      maxSize: maxWebhookBytes,
-      onError: () => {
-        throw new AppError("PAYLOAD_TOO_LARGE", 413, "A Stripe event is never this large.");
-      },
-    }),
+    limitBody({ maxBytes: maxWebhookBytes, advice: "A Stripe event is never this large." }),
     async (httpContext) => {
       const signature = httpContext.req.header("stripe-signature");
       if (!signature) {

@@ -8,7 +8,15 @@ import type { Pool, PoolClient } from "../db/pool.js";
 type Queryable = Pick<Pool | PoolClient, "query">;
 
 export type PaymentStatus = "pending" | "paid" | "failed" | "expired";
-export type PaymentAttention = "unknown_user" | "currency_mismatch";
+/** Why a paid session was not credited; a person resolves it (refund in Stripe, or an adjustment). */
+export type PaymentAttention =
+  | "unknown_user"
+  | "currency_mismatch"
+  | "amount_mismatch"
+  | "user_mismatch"
+  | "not_created_here";
+/** `coinslot`: created by Coinslot's checkout; `stripe`: first heard of from Stripe, never credited. */
+export type PaymentOrigin = "coinslot" | "stripe";
 
 export type Payment = {
   checkoutSessionId: string;
@@ -20,6 +28,7 @@ export type Payment = {
   refundedCents: number;
   creditedAt: Date | null;
   attention: PaymentAttention | null;
+  origin: PaymentOrigin;
   createdAt: Date;
 };
 
@@ -34,7 +43,7 @@ export type Dispute = {
 
 const paymentColumns = `checkout_session_id as "checkoutSessionId", payment_intent_id as "paymentIntentId",
   user_id as "userId", amount_cents as "amountCents", currency, status, refunded_cents as "refundedCents",
-  credited_at as "creditedAt", attention, created_at as "createdAt"`;
+  credited_at as "creditedAt", attention, origin, created_at as "createdAt"`;
 
 /** Records a Stripe event id; false when it was recorded before, so the event must not apply again. */
 export async function recordStripeEvent(
@@ -65,7 +74,10 @@ export async function lockPaymentIntent(client: PoolClient, paymentIntentId: str
   ]);
 }
 
-/** Remembers a checkout session as soon as it is created, so the simulator and the UI can find it. */
+/**
+ * Records a checkout session Coinslot created, with its user, amount and currency, before anyone is
+ * sent to pay: only a session recorded here is ever credited, and only for the amount recorded.
+ */
 export async function insertPendingPayment(
   database: Queryable,
   payment: { checkoutSessionId: string; userId: string; amountCents: number; currency: string },
@@ -86,21 +98,50 @@ export async function findPayment(database: Queryable, checkoutSessionId: string
 }
 
 /**
- * The payment row of a session, created when missing, locked until the transaction ends: whichever
- * of webhook or success page comes second waits here and then sees the first one's credit.
+ * The row Coinslot recorded when it created this session, locked until the transaction ends (so
+ * whichever of webhook or success page comes second waits here and then sees the first one's
+ * credit), or null when Coinslot never created it. Rows kept for attention do not count.
  */
-export async function lockPayment(
+export async function lockRecordedPayment(
   client: PoolClient,
-  payment: { checkoutSessionId: string; userId: string; amountCents: number; currency: string },
-): Promise<Payment> {
-  await insertPendingPayment(client, payment);
+  checkoutSessionId: string,
+): Promise<Payment | null> {
   const result = await client.query<Payment>(
-    `select ${paymentColumns} from credits.payments where checkout_session_id = $1 for update`,
-    [payment.checkoutSessionId],
+    `select ${paymentColumns} from credits.payments
+      where checkout_session_id = $1 and origin = 'coinslot' for update`,
+    [checkoutSessionId],
   );
-  const row = result.rows[0];
-  if (!row) throw new Error(`payment ${payment.checkoutSessionId} vanished inside its transaction`);
-  return row;
+  return result.rows[0] ?? null;
+}
+
+/**
+ * Keeps a paid session Coinslot did not create (a Payment Link, another product on the account)
+ * for a person to look at. Never credited (the table refuses it); a refund or dispute of it finds
+ * nothing credited to claw back. A second delivery finds the row and changes nothing.
+ */
+export async function recordForeignPayment(
+  client: PoolClient,
+  payment: {
+    checkoutSessionId: string;
+    paymentIntentId: string | null;
+    userId: string;
+    amountCents: number;
+    currency: string;
+  },
+): Promise<void> {
+  await client.query(
+    `insert into credits.payments
+       (checkout_session_id, payment_intent_id, user_id, amount_cents, currency, status, attention, origin)
+     values ($1, $2, $3, $4, $5, 'paid', 'not_created_here', 'stripe')
+     on conflict (checkout_session_id) do nothing`,
+    [
+      payment.checkoutSessionId,
+      payment.paymentIntentId,
+      payment.userId,
+      payment.amountCents,
+      payment.currency,
+    ],
+  );
 }
 
 export async function lockPaymentByIntent(

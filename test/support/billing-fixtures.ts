@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import Stripe from "stripe";
 import type { Pool } from "../../src/db/pool.js";
+import { insertPendingPayment } from "../../src/ledger/payments.js";
 
 /** Stripe-shaped objects and signed deliveries for the billing suites. */
 
@@ -45,6 +46,23 @@ export function checkoutSession(input: {
     payment_intent: input.paymentIntentId ?? `pi_for_${id}`,
     livemode: false,
   };
+}
+
+/**
+ * Records `session` as Coinslot's checkout does when it creates one: only a session recorded with its
+ * user, amount and currency is credited. Returns the session for chaining.
+ */
+export async function recordCheckout<Session extends ReturnType<typeof checkoutSession>>(
+  pool: Pool,
+  session: Session,
+): Promise<Session> {
+  await insertPendingPayment(pool, {
+    checkoutSessionId: session.id,
+    userId: session.client_reference_id as string,
+    amountCents: session.amount_total,
+    currency: session.currency,
+  });
+  return session;
 }
 
 export function refundedCharge(input: {

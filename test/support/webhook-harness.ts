@@ -3,8 +3,9 @@ import type { BillingContext } from "../../src/billing/context.js";
 import { loadConfig } from "../../src/config.js";
 import { createApp } from "../../src/http/app.js";
 import { createLedger } from "../../src/ledger/index.js";
+import { insertPendingPayment } from "../../src/ledger/payments.js";
 import { createLogger } from "../../src/logger.js";
-import { signedDelivery, uniqueId, webhookSecret } from "./billing-fixtures.js";
+import { type checkoutSession, signedDelivery, uniqueId, webhookSecret } from "./billing-fixtures.js";
 import { createTestDatabase } from "./database.js";
 
 /** Every harness user starts with this much credit, so expected balances read `starterCents + ...`. */
@@ -43,9 +44,26 @@ export async function startWebhookHarness() {
     return { status: response.status, body: await response.json() };
   }
 
+  /**
+   * Records `session` the way Coinslot's checkout does when it creates one (user, amount and
+   * currency from the session unless `recordedAs` says otherwise) and returns it, so its events credit.
+   */
+  async function recorded<Session extends ReturnType<typeof checkoutSession>>(
+    session: Session,
+    recordedAs: { userId?: string; amountCents?: number; currency?: string } = {},
+  ): Promise<Session> {
+    await insertPendingPayment(database.pool, {
+      checkoutSessionId: session.id,
+      userId: recordedAs.userId ?? (session.client_reference_id as string),
+      amountCents: recordedAs.amountCents ?? session.amount_total,
+      currency: recordedAs.currency ?? session.currency,
+    });
+    return session;
+  }
+
   async function payment(checkoutSessionId: string) {
     const result = await database.pool.query(
-      `select status, amount_cents, refunded_cents, credited_at, attention from credits.payments
+      `select status, amount_cents, refunded_cents, credited_at, attention, origin from credits.payments
         where checkout_session_id = $1`,
       [checkoutSessionId],
     );
@@ -66,6 +84,7 @@ export async function startWebhookHarness() {
     app,
     context,
     newUser,
+    recorded,
     deliver,
     payment,
     eventRecorded,
