@@ -168,6 +168,61 @@ describe("an OpenAI-compatible provider", () => {
   });
 });
 
+describe("a client that hangs up before the first word", () => {
+  it("still pays for the prompt the provider was sent, and the provider is stopped", async () => {
+    // The provider sends nothing for 5 s, as one still reading a long prompt would.
+    const { app, ledger } = compatible("hesitant-5000");
+    const user = await userWithBalance(ledger, newId("hangup"), 100_000);
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+    await new Promise((resolve) => server.once("listening", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const asked = provider.requests.length;
+      const closedBefore = provider.closedEarly;
+      const abort = new AbortController();
+      const body = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "A long prompt " });
+      const answering = fetch(`http://127.0.0.1:${port}/api/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-test-user": user.id },
+        body: JSON.stringify(body),
+        signal: abort.signal,
+      }).then((response) => response.text());
+      // The provider has the prompt; the client leaves before a word came back.
+      await expect.poll(() => provider.requests.length, { timeout: 3_000 }).toBe(asked + 1);
+      abort.abort();
+      await answering.catch(() => undefined);
+      await expect.poll(async () => (await ledgerState(database.pool, user.id)).openHolds).toBe(0);
+      const saved = await database.pool.query(
+        "select status, parts, charged_cents, metadata from chat.messages where user_id = $1 and role = 'assistant'",
+        [user.id],
+      );
+      const [answer] = saved.rows;
+      // Nothing was said, so nothing to replay; but the prompt's counted tokens were charged.
+      expect(answer).toMatchObject({
+        status: "failed",
+        parts: [],
+        metadata: { interrupted: true, outputTokens: 0 },
+      });
+      const inputTokens = answer.metadata.inputTokens;
+      expect(inputTokens).toBeGreaterThan(0);
+      expect(answer.charged_cents).toBe(inputTokens * 4);
+      expect(await ledgerState(database.pool, user.id)).toEqual({
+        balanceCents: 100_000 - inputTokens * 4,
+        heldCents: 0,
+        entriesCents: 100_000 - inputTokens * 4,
+        openHolds: 0,
+        usageEntries: 1,
+      });
+      // Stopped, not left to answer: the provider saw its client go, and no retry asked it again.
+      await expect.poll(() => provider.closedEarly).toBe(closedBefore + 1);
+      expect(provider.requests.length).toBe(asked + 1);
+    } finally {
+      (server as Server).closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe("a Google Gemini provider", () => {
   it("streams through @ai-sdk/google and charges its usageMetadata", async () => {
     const config = testConfig({ AI_MODEL: "google:gemini-2.0-flash", GEMINI_API_KEY: "test-key", ...prices });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SignedUp, TestApp } from "./support/app.js";
-import { createTestApp } from "./support/app.js";
+import { createTestApp, type SignedUp, type TestApp } from "./support/app.js";
 import { answerText, chatBody, finishMetadata, ledgerState, newId, readChunks } from "./support/chat.js";
 
 // The whole app (real sessions, demo model, ledger, database) under concurrent chats. The demo model
@@ -94,4 +93,130 @@ describe("POST /api/chat through the whole app", () => {
       usageEntries: 1,
     });
   });
+});
+
+// Seeded, so a failure reproduces.
+function seededLetters(seed: number) {
+  let state = seed;
+  return (length: number) =>
+    Array.from({ length }, () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return String.fromCharCode(97 + (state % 26));
+    }).join("");
+}
+
+const letters = seededLetters(42);
+/** Words the tokenizer has never seen: its slowest ordinary input, a few microseconds a character. */
+const rareWords = (length: number) => {
+  let text = "";
+  while (text.length < length) text += `${letters(1 + (text.length % 9))} `;
+  return text.slice(0, length);
+};
+
+/** A conversation of `promptChars` characters, each message as long as a question may be. */
+function largestChat(input: {
+  promptChars: number;
+  messageChars: number;
+  makeText: (length: number) => string;
+}) {
+  const lengths: number[] = [];
+  for (let left = input.promptChars; left > 0; left -= input.messageChars) {
+    lengths.push(Math.min(left, input.messageChars));
+  }
+  const [last = 1, ...earlier] = lengths.reverse();
+  const body = chatBody({
+    chatId: newId("large"),
+    messageId: newId("m"),
+    text: input.makeText(last),
+    history: earlier.map((length) => ({
+      id: newId("h"),
+      role: "user" as const,
+      text: input.makeText(length),
+    })),
+  });
+  // In parts of 32,000 characters, the most a part could have before: such a body was accepted then.
+  const parts = (text: string) =>
+    Array.from({ length: Math.ceil(text.length / 32_000) }, (_, index) => ({
+      type: "text",
+      text: text.slice(index * 32_000, (index + 1) * 32_000),
+    }));
+  return {
+    ...body,
+    messages: body.messages.map((message) => ({ ...message, parts: parts(message.parts[0]?.text ?? "") })),
+  };
+}
+
+/** Sends `body` as `person` and asks /healthz again and again until the answer has been read. */
+async function chatWhileCheckingHealth(on: TestApp, person: SignedUp, body: unknown) {
+  let answered = false;
+  const sent = on.app.request("/api/chat", {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie: person.cookie },
+    body: JSON.stringify(body),
+  });
+  const chatting = Promise.resolve(sent).then(async (response) => {
+    const chunks = await readChunks(response);
+    answered = true;
+    return { status: response.status, chunks };
+  });
+  const health: number[] = [];
+  while (!answered) health.push((await on.app.request("/healthz")).status);
+  return { ...(await chatting), health };
+}
+
+async function withCredits(on: TestApp, amountCents: number): Promise<SignedUp> {
+  const person = await on.signUp();
+  expect((await on.app.request("/api/me", { headers: { cookie: person.cookie } })).status).toBe(200);
+  const granted = await on.ledger.grant({
+    userId: person.user.id,
+    amountCents,
+    kind: "adjustment",
+    idempotencyKey: newId("grant"),
+  });
+  expect(granted.error).toBeNull();
+  return person;
+}
+
+// Before, the tokenizer ran on the main thread in time that grows with the square of a run of
+// letters: 128 KB of them held every request, /healthz included, for 8 s; a megabyte, for minutes.
+describe("a chat of the most text the settings allow", () => {
+  it("is answered with the default limits while /healthz keeps answering", async () => {
+    const person = await withCredits(test, 10_000);
+    const { chatMaxMessageChars: messageChars, chatMaxPromptChars: promptChars } = test.config;
+    for (const makeText of [letters, rareWords]) {
+      const body = largestChat({ promptChars, messageChars, makeText });
+      const { status, chunks, health } = await chatWhileCheckingHealth(test, person, body);
+      expect(status).toBe(200);
+      expect(answerText(chunks)).toContain("demo model");
+      expect(health.length).toBeGreaterThan(0);
+      expect(health.filter((code) => code !== 200)).toEqual([]);
+    }
+    expect(await ledgerState(test.database.pool, person.user.id)).toMatchObject({
+      openHolds: 0,
+      usageEntries: 2,
+    });
+  });
+
+  it("is answered with the largest limits the settings accept while /healthz keeps answering", async () => {
+    const largest = await createTestApp({
+      AI_MODEL: "demo",
+      CHAT_MAX_MESSAGE_CHARS: "1000000",
+      CHAT_MAX_PROMPT_CHARS: "1000000",
+    });
+    try {
+      const person = await withCredits(largest, 10_000);
+      for (const [makeText, promptChars] of [
+        [letters, 1_000_000],
+        [rareWords, 300_000],
+      ] as const) {
+        const body = largestChat({ promptChars, messageChars: promptChars, makeText });
+        const { status, chunks, health } = await chatWhileCheckingHealth(largest, person, body);
+        expect(status).toBe(200);
+        expect(answerText(chunks)).toContain("demo model");
+        expect(health.filter((code) => code !== 200)).toEqual([]);
+      }
+    } finally {
+      await largest.close();
+    }
+  }, 20_000);
 });

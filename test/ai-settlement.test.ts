@@ -1,5 +1,6 @@
 import type { LanguageModelV3StreamPart } from "@ai-sdk/provider";
 import { MockLanguageModelV3 } from "ai/test";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatModel } from "../src/ai/models.js";
 import { createPool } from "../src/db/pool.js";
@@ -96,9 +97,68 @@ describe("settling a chat whose hold the ledger no longer has open", () => {
   });
 });
 
+describe("a settlement whose COMMIT reached PostgreSQL but whose reply was lost", () => {
+  it("is not tried again as if refused: the answer keeps the charge it committed", async () => {
+    let loseNextCommitReply = false;
+    // pg's documented `Client` option: the COMMIT is sent and carried out, then its connection
+    // reads as dropped, as when the database goes away between committing and answering.
+    class LosesCommitReplies extends pg.Client {
+      constructor(config?: pg.ClientConfig) {
+        super(config);
+        const query = this.query.bind(this) as (...args: unknown[]) => Promise<unknown>;
+        this.query = ((first: unknown, ...rest: unknown[]) => {
+          const sent = query(first, ...rest);
+          if (first !== "commit" || !loseNextCommitReply) return sent;
+          loseNextCommitReply = false;
+          return sent.then(() => {
+            throw new Error("Connection terminated unexpectedly");
+          });
+        }) as unknown as pg.Client["query"];
+      }
+    }
+    const pool = new pg.Pool({ connectionString: database.url, max: 2, Client: LosesCommitReplies });
+    try {
+      let proceed = () => {};
+      const { app, ledger } = chatApp({
+        pool,
+        model: pausingModel(new Promise((resolve) => (proceed = resolve))),
+      });
+      const user = await userWithBalance(ledger, newId("lost-reply"), 100_000);
+      const response = await postChat(
+        app,
+        user.id,
+        chatBody({ chatId: newId("c"), messageId: newId("m"), text: "Hi" }),
+      );
+      expect(response.status).toBe(200);
+      loseNextCommitReply = true;
+      proceed();
+      const chunks = await readChunks(response);
+      expect(loseNextCommitReply).toBe(false);
+      const state = await ledgerState(database.pool, user.id);
+      expect(state).toMatchObject({ heldCents: 0, openHolds: 0, usageEntries: 1 });
+      const chargedCents = 100_000 - state.balanceCents;
+      expect(chargedCents).toBeGreaterThan(0);
+      expect(finishMetadata(chunks)).toMatchObject({ chargedCents, balanceCents: state.balanceCents });
+      const saved = await database.pool.query(
+        "select status, charged_cents, metadata from chat.messages where user_id = $1 and role = 'assistant'",
+        [user.id],
+      );
+      expect(saved.rows).toEqual([
+        {
+          status: "completed",
+          charged_cents: chargedCents,
+          metadata: expect.objectContaining({ chargedCents }),
+        },
+      ]);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
 describe("a client that left before the answer started", () => {
-  it("stops the model before it answers and is charged nothing", async () => {
-    const { model } = mockModel({ price });
+  it("never calls the model and is charged nothing", async () => {
+    const { model, mock } = mockModel({ price });
     const { app, ledger } = chatApp({ pool: database.pool, model });
     const user = await userWithBalance(ledger, newId("left"), 100_000);
     const gone = new AbortController();
@@ -113,6 +173,8 @@ describe("a client that left before the answer started", () => {
       heldCents: 0,
       usageEntries: 0,
     });
+    // The provider was never asked, so it bills nothing: the hold is released, not settled.
+    expect(mock.doStreamCalls).toHaveLength(0);
     // Stopped before a word: nothing generated, so nothing saved as said.
     const saved = await database.pool.query(
       "select status, parts from chat.messages where user_id = $1 and role = 'assistant'",

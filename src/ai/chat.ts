@@ -34,6 +34,10 @@ export type ChatRequest = {
 // what they report, so settlement rarely has to cap the charge at the hold.
 const inputEstimateMargin = 1.25;
 const generationShareOfHold = 0.8;
+// Settlement is retried while the database is unreachable, but stops this much before the hold
+// expires: past it the ledger refuses the charge, and the clocks of this process and PostgreSQL may
+// disagree a little.
+const settlementMarginSeconds = (holdTtlSeconds: number) => Math.min(10, holdTtlSeconds * 0.1);
 
 /** What a chat may cost at most: the counted prompt plus the whole output limit. */
 export function holdCents(service: ChatService, estimatedInputTokens: number): number {
@@ -86,6 +90,9 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
   }
   const estimatedInputTokens = countPromptTokens(request.messages);
   const heldCents = holdCents(service, estimatedInputTokens);
+  // The hold is placed (and starts to expire) a moment after this, so a deadline counted from here
+  // errs early.
+  const holdPlacedAtMs = Date.now();
   const started = await reserveAnswer(service, request, { question, heldCents });
   if ("replay" in started) return replay(service, request, started.replay);
   const abort = new AbortController();
@@ -108,6 +115,8 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
     answerId: started.answerId,
     messages,
     abortSignal: abort.signal,
+    settleByMs:
+      holdPlacedAtMs + (service.holdTtlSeconds - settlementMarginSeconds(service.holdTtlSeconds)) * 1000,
   };
   return streamResponse(
     async (send) => {

@@ -68,6 +68,22 @@ export async function saveQuestion(
   });
 }
 
+const savedQuestionStatement = statement(
+  "chat_saved_question",
+  `select parts from chat.messages where user_id = $1 and id = $2 and role = 'user'`,
+);
+
+/** The text of a user message as it was saved, or null if that message id has no question. */
+export async function savedQuestionText(
+  pool: Queryable,
+  input: { userId: string; messageId: string },
+): Promise<string | null> {
+  const result = await pool.query({ ...savedQuestionStatement, values: [input.userId, input.messageId] });
+  const row = result.rows[0];
+  if (!row) return null;
+  return (row.parts as TextPart[]).map((part) => part.text).join("");
+}
+
 const latestAttemptStatement = statement(
   "chat_latest_attempt",
   `select id, attempt, status, parts, charged_cents,

@@ -6,7 +6,7 @@ import type {
   LanguageModelV3Usage,
 } from "@ai-sdk/provider";
 import { decode, encode } from "gpt-tokenizer";
-import { countPromptTokens, countTextTokens, type TextMessage } from "./tokens.js";
+import { asPlainText, countPromptTokens, countTextTokens, type TextMessage } from "./tokens.js";
 
 export const demoModelId = "demo";
 
@@ -40,9 +40,11 @@ export function demoAnswer(question: string): string {
   ].join(" ");
 }
 
+// Counting goes through tokens.ts, linear in any input; encoding here only ever sees the demo's own
+// answer, which quotes at most `longestQuotedQuestion` characters of the question.
 function truncateToTokens(text: string, maxTokens: number | undefined): string {
   if (maxTokens === undefined) return text;
-  const tokens = encode(text);
+  const tokens = encode(text, asPlainText);
   return tokens.length <= maxTokens ? text : decode(tokens.slice(0, maxTokens));
 }
 

@@ -1,6 +1,6 @@
 import type { LanguageModelUsage, ModelMessage } from "ai";
 import { streamText } from "ai";
-import { type Pool, type PoolClient, together, transaction } from "../db/pool.js";
+import { type Pool, type PoolClient, retryWithBackoff, together, transaction } from "../db/pool.js";
 import type { Balance, Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import { finishAnswer } from "./conversations.js";
@@ -22,12 +22,18 @@ export type ChatMetadata = {
   outputTokens?: number;
   /** A repeated message id: the saved answer again, charged nothing. */
   replayed?: boolean;
-  /** The client went away or the provider failed mid-answer; what was generated was charged. */
+  /**
+   * The client went away (or the generation deadline passed) or the provider failed mid-answer:
+   * the prompt and what was generated were charged.
+   */
   interrupted?: boolean;
 };
 
 export type Outcome = {
+  /** `failed`: nothing was said (the provider failed, or the answer was stopped before a word). */
   status: "completed" | "failed";
+  /** How the hold ends: settled on the charge (which may be 0), or released untouched. */
+  hold: "settled" | "released";
   text: string;
   chargedCents: number;
   /** What the answer cost, saved with it. */
@@ -49,7 +55,10 @@ export type MeteredRun = {
   estimatedInputTokens: number;
   answerId: string;
   messages: ModelMessage[];
+  /** Fires when the client leaves or the generation deadline passes: the model is stopped. */
   abortSignal: AbortSignal;
+  /** Settlement is tried until this moment (epoch ms), a margin before the hold expires unpaid. */
+  settleByMs: number;
 };
 
 /**
@@ -68,15 +77,45 @@ function balanceFields(balance: Balance) {
 
 /**
  * Streams the model's answer through `send`, then resolves the hold exactly once: released when the
- * provider failed before any output, otherwise settled on the usage the provider reported (or, when
- * it reported none or the client left mid-answer, on the tokens counted here). The charge never
- * exceeds the hold. Runs to the end whether or not anyone still reads the stream, and saves the answer.
+ * provider failed before any output (or the client left before the model was called), otherwise
+ * settled on the usage the provider reported (or, when it reported none or the answer was stopped,
+ * on the tokens counted here). The charge never exceeds the hold. Runs to the end whether or not
+ * anyone still reads the stream, and saves the answer.
  */
 export async function streamMetered(run: MeteredRun, send: SendChunk): Promise<Outcome> {
   const base: ChatMetadata = { model: run.model.id, isDemo: run.model.isDemo, heldCents: run.heldCents };
-  let text = "";
-  let usage: LanguageModelUsage | undefined;
-  let failure: unknown;
+  // A client that left while the hold was being placed never reaches the provider, so costs nothing.
+  const ended = run.abortSignal.aborted
+    ? { text: "", usage: undefined, failure: undefined, providerFailed: false, calledModel: false }
+    : await generate(run, send, base);
+  const planned = planOutcome(run, { ...ended, base });
+  const outcome = await settle(run, planned);
+  send({ type: "finish", messageMetadata: { ...outcome.metadata, ...outcome.balance } });
+  return outcome;
+}
+
+type Generated = {
+  text: string;
+  usage: LanguageModelUsage | undefined;
+  failure: unknown;
+  /** The failure was the provider's, not the abort of a client that left or of the deadline. */
+  providerFailed: boolean;
+  calledModel: boolean;
+};
+
+async function generate(run: MeteredRun, send: SendChunk, base: ChatMetadata): Promise<Generated> {
+  const generated: Generated = {
+    text: "",
+    usage: undefined,
+    failure: undefined,
+    providerFailed: false,
+    calledModel: true,
+  };
+  // Told apart when it happens: a client may leave after the provider failed, never the reverse.
+  const fail = (error: unknown) => {
+    generated.failure ??= error;
+    if (!run.abortSignal.aborted) generated.providerFailed = true;
+  };
   try {
     const result = streamText({
       model: run.model.languageModel,
@@ -86,45 +125,83 @@ export async function streamMetered(run: MeteredRun, send: SendChunk): Promise<O
       // One quick retry for a failed start; retrying later would repeat output already charged.
       maxRetries: 1,
       onFinish: (event) => {
-        usage = event.totalUsage;
+        generated.usage = event.totalUsage;
       },
-      onError: ({ error }) => {
-        failure = error;
-      },
+      onError: ({ error }) => fail(error),
     });
     const options: ChunkOptions = {
       messageId: run.answerId,
       startMetadata: base,
-      errorText: () => (text === "" ? providerFailedText : failedMidwayText),
+      errorText: () => (generated.text === "" ? providerFailedText : failedMidwayText),
     };
     for await (const part of result.fullStream) {
-      if (part.type === "text-delta") text += part.text;
+      if (part.type === "text-delta") generated.text += part.text;
       const chunk = uiChunkOf(part, options);
       if (chunk) send(chunk);
     }
   } catch (error) {
-    failure = error;
+    fail(error);
   }
-  if (failure !== undefined)
-    run.logger.warn({ err: failure, answerId: run.answerId }, "chat generation failed");
-  const planned = planOutcome(run, { text, usage, failure, base });
+  if (generated.failure !== undefined)
+    run.logger.warn({ err: generated.failure, answerId: run.answerId }, "chat generation failed");
+  return generated;
+}
+
+/**
+ * Resolves the hold and saves the answer in one transaction, tried again with backoff while the
+ * database cannot be reached (a restart, a dropped connection, a full pool), until a margin before
+ * the hold expires: an answer already streamed is charged, not given away by a blip.
+ */
+async function settle(run: MeteredRun, planned: Outcome): Promise<Outcome> {
+  const onRetry = (error: unknown, attempt: number, delayMs: number) =>
+    run.logger.warn({ err: error, holdId: run.holdId, attempt, delayMs }, "chat settlement retried");
   // One round trip: BEGIN, the charge (or release), the answer saved only if the ledger resolved the
   // hold as planned, and COMMIT (`commitWithWork`): a saved answer never says it cost what was not
   // charged. Should the ledger have refused (the sweeper resolved the hold first, say), the answer is
   // saved right after with what it really cost; until then it reads as still streaming, never wrong.
-  const [outcome, savedAsPlanned] = await transaction(
-    run.pool,
-    (client) => together([resolveHold(run, client, planned), saveAnswer(run, client, planned, true)]),
-    { attempts: conflictAttempts, commitWithWork: true },
+  const [outcome, savedAsPlanned] = await retryWithBackoff(
+    async (attempt) => {
+      // A connection lost after COMMIT was sent may have committed: then the hold is resolved as
+      // planned (only this request resolves it), and resolving it again would read as refused.
+      if (attempt > 1 && (await resolvedAsPlanned(run, planned))) {
+        return [{ ...planned, balance: await currentBalance(run) }, true] as const;
+      }
+      return transaction(
+        run.pool,
+        (client) => together([resolveHold(run, client, planned), saveAnswer(run, client, planned, true)]),
+        { attempts: conflictAttempts, commitWithWork: true },
+      );
+    },
+    { deadlineMs: run.settleByMs, onRetry },
   );
-  if (!savedAsPlanned) await saveAnswer(run, run.pool, outcome, false);
-  send({ type: "finish", messageMetadata: { ...outcome.metadata, ...outcome.balance } });
+  if (!savedAsPlanned) {
+    // The hold is resolved: what is left is to say so, worth a while longer even past its expiry.
+    const deadlineMs = Math.max(run.settleByMs, Date.now() + answerSaveRetryMs);
+    await retryWithBackoff(() => saveAnswer(run, run.pool, outcome, false), { deadlineMs, onRetry });
+  }
   return outcome;
+}
+
+const answerSaveRetryMs = 30_000;
+
+/** Whether the hold already ended as `planned` said, settled on exactly its charge or released. */
+async function resolvedAsPlanned(run: MeteredRun, planned: Outcome): Promise<boolean> {
+  const { rows } = await run.pool.query<{ status: string; settled_cents: number | null }>(
+    "select status, settled_cents from credits.holds where id = $1::bigint",
+    [run.holdId],
+  );
+  const hold = rows[0];
+  if (hold?.status !== planned.hold) return false;
+  return planned.hold === "released" || hold.settled_cents === planned.chargedCents;
+}
+
+async function currentBalance(run: MeteredRun): Promise<Outcome["balance"]> {
+  const balance = await run.ledger.getBalance(run.userId);
+  return balance.data ? balanceFields(balance.data) : undefined;
 }
 
 /** Saves the answer; `asPlanned`: only if the hold was resolved as the outcome planned it. */
 function saveAnswer(run: MeteredRun, database: Pool | PoolClient, outcome: Outcome, asPlanned: boolean) {
-  const resolvedAs = outcome.status === "failed" ? "released" : "settled";
   return finishAnswer(database, {
     userId: run.userId,
     id: run.answerId,
@@ -132,40 +209,51 @@ function saveAnswer(run: MeteredRun, database: Pool | PoolClient, outcome: Outco
     parts: outcome.text === "" ? [] : [{ type: "text", text: outcome.text }],
     chargedCents: outcome.chargedCents,
     metadata: outcome.metadata,
-    ...(asPlanned ? { onlyIfHold: { id: run.holdId, status: resolvedAs } } : {}),
+    ...(asPlanned ? { onlyIfHold: { id: run.holdId, status: outcome.hold } } : {}),
   });
 }
 
-type Ended = { text: string; usage: LanguageModelUsage | undefined; failure: unknown; base: ChatMetadata };
+type Ended = Generated & { base: ChatMetadata };
 
 /**
- * What the answer costs, decided before the ledger is asked: nothing when the provider failed before
- * any output, otherwise the usage the provider reported (or, when it reported none or the client left
- * mid-answer, the tokens counted here), never more than the hold.
+ * What the answer costs, decided before the ledger is asked. Nothing when the model was never called
+ * or the provider itself failed before any output. Otherwise the provider has read the prompt and
+ * bills it, even when the client left (or the deadline passed) before the first word: the usage the
+ * provider reported, or, when it reported none, the prompt counted before the call and the output
+ * counted here; never more than the hold.
  */
 function planOutcome(run: MeteredRun, ended: Ended): Outcome {
-  const { text, usage, failure, base } = ended;
-  if (text === "" && (failure !== undefined || usage === undefined)) {
-    return { status: "failed", text, chargedCents: 0, metadata: { ...base, chargedCents: 0 } };
+  const { text, usage, failure, providerFailed, calledModel, base } = ended;
+  if (!calledModel || (text === "" && providerFailed)) {
+    return {
+      status: "failed",
+      hold: "released",
+      text,
+      chargedCents: 0,
+      metadata: { ...base, chargedCents: 0 },
+    };
   }
   const inputTokens = usage?.inputTokens ?? run.estimatedInputTokens;
   const outputTokens = usage?.outputTokens ?? countTextTokens(text);
   const cost = costCents({ inputTokens, outputTokens }, run.model.price, run.creditMarkup);
   // The hold was sized with a margin; should a provider still count more, the user pays what was held.
   const chargedCents = Math.min(cost, run.heldCents);
+  const interrupted = usage === undefined || failure !== undefined;
   const metadata: ChatMetadata = {
     ...base,
     chargedCents,
     inputTokens,
     outputTokens,
-    ...(usage === undefined || failure !== undefined ? { interrupted: true } : {}),
+    ...(interrupted ? { interrupted: true } : {}),
   };
-  return { status: "completed", text, chargedCents, metadata };
+  // Stopped before a word: the prompt is paid, but there is no answer to replay.
+  const status = interrupted && text === "" ? "failed" : "completed";
+  return { status, hold: "settled", text, chargedCents, metadata };
 }
 
 /** Resolves the hold as planned, exactly once; a refused charge (already resolved) charges nothing. */
 async function resolveHold(run: MeteredRun, client: PoolClient, planned: Outcome): Promise<Outcome> {
-  if (planned.status === "failed") {
+  if (planned.hold === "released") {
     const released = await run.ledger.releaseHold({ client, savepoint: false, holdId: run.holdId });
     if (released.error)
       run.logger.error({ error: released.error, holdId: run.holdId }, "hold release failed");

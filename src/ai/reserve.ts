@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { errorCode, type PoolClient, transaction } from "../db/pool.js";
+import { errorCode, type PoolClient, together, transaction } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
 import { unwrap } from "../http/ledger-errors.js";
 import type { ChatRequest, ChatService } from "./chat.js";
@@ -19,10 +19,20 @@ const uniqueViolation = "23505";
 const inProgress = () =>
   new AppError("CHAT_IN_PROGRESS", 409, "This message is already being answered. Wait for that answer.");
 
+// The message id is the idempotency key of its answer; the same id with other words would be
+// answered (or replayed) as the question it first named.
+const keyReused = () =>
+  new AppError(
+    "IDEMPOTENCY_KEY_REUSED",
+    409,
+    "This message id was already used for a different question. Send the new question with a new message id.",
+  );
+
 /**
  * Starts answering `question`: the question, the attempt and its hold commit together or not at all,
  * so a refused hold (402) leaves no attempt behind, and two requests for one message cannot both start.
- * A question seen before is answered from what was saved: its answer replayed, 409 while it streams.
+ * A question seen before is answered from what was saved: its answer replayed, 409 while it streams;
+ * its id with different text is refused (409 IDEMPOTENCY_KEY_REUSED).
  */
 export async function reserveAnswer(
   service: ChatService,
@@ -62,11 +72,16 @@ async function startNextAttempt(
   client: PoolClient,
   input: Reservation,
 ): Promise<Reserved> {
-  const latest = await conversations.latestAttempt(client, {
-    userId: request.user.id,
-    replyTo: input.question.id,
-    staleAfterSeconds: service.holdTtlSeconds,
-  });
+  // Sent together, so checking the saved question costs a replay no extra round trip.
+  const [savedText, latest] = await together([
+    conversations.savedQuestionText(client, { userId: request.user.id, messageId: input.question.id }),
+    conversations.latestAttempt(client, {
+      userId: request.user.id,
+      replyTo: input.question.id,
+      staleAfterSeconds: service.holdTtlSeconds,
+    }),
+  ]);
+  if (savedText !== null && savedText !== input.question.text) throw keyReused();
   if (latest?.status === "streaming" && !latest.stale) throw inProgress();
   if (latest?.status === "completed" && request.trigger === "submit-message") return { replay: latest };
   const attempted = await startAttempt(service, request, client, {
@@ -155,6 +170,9 @@ async function placeHold(
     idempotencyKey: holdKeyOf(request, input.question, input.attempt),
     description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
   });
+  // Its key holds another amount: the same message id sent with another history (or other words),
+  // so its attempt exists; what was saved decides below whether it is replayed or refused.
+  if (placed.error?.code === "IDEMPOTENCY_KEY_REUSED") return "taken";
   if (placed.error) unwrap(placed);
   if (placed.data === null) throw inProgress();
   // Its key was placed before: this attempt exists (or is being started by a racing request).

@@ -9,6 +9,7 @@ import {
   newId,
   postChat,
   readChunks,
+  testConfig,
   userWithBalance,
 } from "../../test/support/chat.js";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.js";
@@ -198,6 +199,121 @@ describe("POST /api/chat with a mock model", () => {
   });
 });
 
+describe("how long a chat may be", () => {
+  const limits = { CHAT_MAX_MESSAGE_CHARS: "1000", CHAT_MAX_PROMPT_CHARS: "3000" };
+
+  function limited() {
+    const { model, mock } = mockModel({ price: centPerToken, usage: { input: 1, output: 1 } });
+    return { ...chatApp({ pool: database.pool, model, config: testConfig(limits) }), mock };
+  }
+
+  it("refuses a question longer than CHAT_MAX_MESSAGE_CHARS with 400, naming the limit and the setting", async () => {
+    const { app, ledger, mock } = limited();
+    const user = await userWithBalance(ledger, newId("long"), 100_000);
+    const body = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "a".repeat(1_001) });
+    const response = await postChat(app, user.id, body);
+    expect(response.status).toBe(400);
+    const { error } = await response.json();
+    expect(error).toMatchObject({ code: "MESSAGE_TOO_LONG", limitChars: 1_000 });
+    expect(error.message).toContain("1000 (CHAT_MAX_MESSAGE_CHARS)");
+    // Split over parts, the question is just as long.
+    body.messages[0] = {
+      ...body.messages[0],
+      parts: [
+        { type: "text", text: "a".repeat(600) },
+        { type: "text", text: "b".repeat(401) },
+      ],
+    } as (typeof body.messages)[0];
+    expect((await (await postChat(app, user.id, body)).json()).error.code).toBe("MESSAGE_TOO_LONG");
+    expect(mock.doStreamCalls).toHaveLength(0);
+    expect(await ledgerState(database.pool, user.id)).toMatchObject({ balanceCents: 100_000, openHolds: 0 });
+  });
+
+  it("refuses a conversation longer than CHAT_MAX_PROMPT_CHARS with 413 PAYLOAD_TOO_LARGE, naming both", async () => {
+    const { app, ledger, mock } = limited();
+    const user = await userWithBalance(ledger, newId("history"), 100_000);
+    const history = [
+      { id: newId("h"), role: "user" as const, text: "q".repeat(1_000) },
+      // The model's own answers may be longer than a question may; they count toward the whole.
+      { id: newId("h"), role: "assistant" as const, text: "a".repeat(1_500) },
+    ];
+    const atLimit = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "x".repeat(500), history });
+    const accepted = await postChat(app, user.id, atLimit);
+    expect(accepted.status).toBe(200);
+    await accepted.text();
+    const over = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "x".repeat(501), history });
+    const response = await postChat(app, user.id, over);
+    expect(response.status).toBe(413);
+    const { error } = await response.json();
+    expect(error).toMatchObject({ code: "PAYLOAD_TOO_LARGE", limitChars: 3_000 });
+    expect(error.message).toContain("3001 characters");
+    expect(error.message).toContain("3000 (CHAT_MAX_PROMPT_CHARS)");
+    expect(mock.doStreamCalls).toHaveLength(1);
+  });
+
+  it("sizes the body limit from CHAT_MAX_PROMPT_CHARS: 4 bytes a character and room for the rest", async () => {
+    const { app, ledger } = limited();
+    const user = await userWithBalance(ledger, newId("bytes"), 100_000);
+    // A conversation at the character limit in three-byte characters fits the body limit.
+    const history = [
+      { id: newId("h"), role: "user" as const, text: "東".repeat(1_000) },
+      { id: newId("h"), role: "assistant" as const, text: "京".repeat(1_000) },
+    ];
+    const wide = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "都".repeat(1_000), history });
+    const accepted = await postChat(app, user.id, wide);
+    expect(accepted.status).toBe(200);
+    await accepted.text();
+    const huge = chatBody({ chatId: newId("c"), messageId: newId("m"), text: "x".repeat(300_000) });
+    const response = await postChat(app, user.id, huge);
+    expect(response.status).toBe(413);
+    const { error } = await response.json();
+    expect(error.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(error.limitBytes).toBe(3_000 * 4 + 256 * 1024);
+  });
+});
+
+describe("a message id sent again", () => {
+  it("with other words answers 409 IDEMPOTENCY_KEY_REUSED and charges nothing; with the same words replays", async () => {
+    const { app, ledger, mock } = setup({ usage: { input: 1, output: 1 } });
+    const user = await userWithBalance(ledger, newId("reuse"), 100_000);
+    const chatId = newId("c");
+    const messageId = newId("m");
+    const first = await readChunks(
+      await postChat(app, user.id, chatBody({ chatId, messageId, text: "Paris?" })),
+    );
+    for (const body of [
+      chatBody({ chatId, messageId, text: "Rome?" }),
+      chatBody({ chatId, messageId, text: "Rome?", trigger: "regenerate-message" }),
+      // Another conversation does not make the id new: answers are the user's, keyed by message id.
+      chatBody({ chatId: newId("c"), messageId, text: "Rome?" }),
+    ]) {
+      const response = await postChat(app, user.id, body);
+      expect(response.status).toBe(409);
+      const { error } = await response.json();
+      expect(error.code).toBe("IDEMPOTENCY_KEY_REUSED");
+      expect(error.message).toContain("new message id");
+    }
+    // The same words with another history are the same question: the saved answer, for free.
+    const history = [{ id: newId("h"), role: "user" as const, text: "Earlier" }];
+    const again = await readChunks(
+      await postChat(app, user.id, chatBody({ chatId, messageId, text: "Paris?", history })),
+    );
+    expect(answerText(again)).toBe(answerText(first));
+    expect(finishMetadata(again)).toMatchObject({ replayed: true, chargedCents: 0 });
+    expect(mock.doStreamCalls).toHaveLength(1);
+    expect(await ledgerState(database.pool, user.id)).toMatchObject({
+      balanceCents: 99_992,
+      openHolds: 0,
+      usageEntries: 1,
+    });
+    const saved = await database.pool.query(
+      "select parts from chat.messages where user_id = $1 and role = 'user'",
+      [user.id],
+    );
+    expect(saved.rows).toEqual([{ parts: [{ type: "text", text: "Paris?" }] }]);
+  });
+});
+
 describe("saved conversations", () => {
   it("lists a user's conversations and reopens one with its question and answer", async () => {
     const { app, ledger } = setup();
@@ -252,6 +368,8 @@ describe("GET /api/chat/model", () => {
       creditMarkup: 4,
       maxOutputTokens: 1024,
       maxCentsPerAnswer: 1,
+      maxMessageChars: 32_000,
+      maxPromptChars: 200_000,
     });
   });
 });

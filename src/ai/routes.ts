@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { AuthedEnv } from "../auth/types.js";
 import type { Config } from "../config.js";
 import type { Pool } from "../db/pool.js";
+import { limitBody } from "../http/body-limit.js";
 import { AppError } from "../http/errors.js";
 import { parseInput, readJson } from "../http/validation.js";
 import type { Ledger } from "../ledger/types.js";
@@ -11,13 +11,14 @@ import type { Logger } from "../logger.js";
 import { answerChat, type ChatService, holdCents } from "./chat.js";
 import { listConversations, readConversation } from "./conversations.js";
 import { type ChatModel, resolveModel } from "./models.js";
-import { countPromptTokens } from "./tokens.js";
+import { countPromptTokens, countPromptTokensYielding } from "./tokens.js";
 
 export type ChatDependencies = { config: Config; pool: Pool; logger: Logger; ledger: Ledger };
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "must be 1 to 100 letters, digits, _ or -");
-// Limits on everything a client sends: a chat is at most 200 messages of 32,000 characters each.
-const part = z.looseObject({ type: z.string().max(100), text: z.string().max(32_000).optional() });
+// Limits on everything a client sends: at most 200 messages of 100 parts; how much text they carry is
+// bounded by CHAT_MAX_MESSAGE_CHARS and CHAT_MAX_PROMPT_CHARS (see `checkLengths`).
+const part = z.looseObject({ type: z.string().max(100), text: z.string().optional() });
 const message = z.looseObject({
   id,
   role: z.enum(["user", "assistant"]),
@@ -30,10 +31,45 @@ const chatBody = z.looseObject({
 });
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 const longestConversation = 1_000;
-const longestChatBodyBytes = 2 * 1024 * 1024;
+// The limits count characters as JavaScript does (UTF-16 units): each is at most 3 bytes of UTF-8, and
+// an escape such as \n or \" 2, so 4 bytes a character always fits (only \u escapes of control
+// characters take 6: a conversation of those meets the body's 413 instead). The rest is room for ids,
+// part types and useChat's metadata on 200 messages.
+const chatBodyBytesPerChar = 4;
+const chatBodyOverheadBytes = 256 * 1024;
+
+type TextMessage = { id: string; role: "user" | "assistant"; text: string };
 
 function textOf(parts: z.infer<typeof part>[]): string {
   return parts.map((piece) => (piece.type === "text" ? (piece.text ?? "") : "")).join("");
+}
+
+/**
+ * Refuses a question longer than CHAT_MAX_MESSAGE_CHARS (400) or a conversation longer than
+ * CHAT_MAX_PROMPT_CHARS (413) before anything counts its tokens. Only the person's own messages have
+ * the first limit: an answer the model wrote must never make its conversation unusable.
+ */
+function checkLengths(config: Config, messages: TextMessage[]): void {
+  const tooLong = messages.findIndex(
+    (message) => message.role === "user" && message.text.length > config.chatMaxMessageChars,
+  );
+  if (tooLong !== -1) {
+    throw new AppError(
+      "MESSAGE_TOO_LONG",
+      400,
+      `Message ${tooLong + 1} has ${messages[tooLong]?.text.length} characters; a question may have at most ${config.chatMaxMessageChars} (CHAT_MAX_MESSAGE_CHARS). Shorten it or split it into several questions.`,
+      { limitChars: config.chatMaxMessageChars, setting: "CHAT_MAX_MESSAGE_CHARS" },
+    );
+  }
+  const promptChars = messages.reduce((sum, message) => sum + message.text.length, 0);
+  if (promptChars > config.chatMaxPromptChars) {
+    throw new AppError(
+      "PAYLOAD_TOO_LARGE",
+      413,
+      `This conversation has ${promptChars} characters; a chat may send at most ${config.chatMaxPromptChars} (CHAT_MAX_PROMPT_CHARS). Start a new conversation.`,
+      { limitChars: config.chatMaxPromptChars, setting: "CHAT_MAX_PROMPT_CHARS" },
+    );
+  }
 }
 
 /**
@@ -61,24 +97,25 @@ export function chatRoutes(
   };
   const routes = new Hono<AuthedEnv>();
 
-  const chatBodyLimit = bodyLimit({
-    maxSize: longestChatBodyBytes,
-    onError: () => {
-      throw new AppError(
-        "PAYLOAD_TOO_LARGE",
-        413,
-        "This chat is too long to send: start a new conversation.",
-      );
-    },
+  // Follows CHAT_MAX_PROMPT_CHARS, so a conversation within it fits; a larger body is refused as it
+  // streams in, before it is buffered.
+  const chatBodyLimit = limitBody({
+    maxBytes: config.chatMaxPromptChars * chatBodyBytesPerChar + chatBodyOverheadBytes,
+    advice: "This chat is too long to send: start a new conversation.",
   });
 
   routes.post("/api/chat", chatBodyLimit, async (context) => {
     const body = parseInput(chatBody, await readJson(context));
-    const messages = body.messages.map((entry) => ({
+    const messages: TextMessage[] = body.messages.map((entry) => ({
       id: entry.id,
       role: entry.role,
       text: textOf(entry.parts),
     }));
+    checkLengths(config, messages);
+    // Counted here first, giving other requests a turn every few milliseconds (a long prompt of rare
+    // words keeps the tokenizer busy for a good part of a second); answerChat's own count then finds
+    // every message's count remembered.
+    await countPromptTokensYielding(messages);
     return answerChat(service, {
       user: context.get("user"),
       conversationId: body.id,
@@ -101,6 +138,8 @@ export function chatRoutes(
       creditMarkup: config.creditMarkup,
       maxOutputTokens: config.maxOutputTokens,
       maxCentsPerAnswer: holdCents(service, typicalQuestion),
+      maxMessageChars: config.chatMaxMessageChars,
+      maxPromptChars: config.chatMaxPromptChars,
     });
   });
 

@@ -1,3 +1,5 @@
+import { createServer, type Socket } from "node:net";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createTestDatabase,
@@ -5,7 +7,8 @@ import {
   type TestDatabase,
 } from "../../test/support/database.js";
 import { createLedger } from "../ledger/index.js";
-import { together, transaction } from "./pool.js";
+import { freePort } from "./embedded.js";
+import { isConnectionError, retryWithBackoff, together, transaction } from "./pool.js";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -107,5 +110,121 @@ describe("prepared statements", () => {
 
   it("sends them unnamed when a transaction-mode pooler cannot keep them", async () => {
     expect(await preparedAfterTwoHolds(false)).toEqual([]);
+  });
+});
+
+/** The error `attempt` rejects with. */
+async function failureOf(attempt: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await attempt();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("isConnectionError", () => {
+  it("recognises a refused connection, a terminated backend and a pool's connect timeout", async () => {
+    const refused = await failureOf(async () => {
+      const client = new pg.Client({ connectionString: `postgres://nobody@127.0.0.1:${await freePort()}/x` });
+      await client.connect();
+    });
+    expect(refused).toMatchObject({ code: "ECONNREFUSED" });
+
+    const client = await database.pool.connect();
+    client.on("error", () => undefined);
+    const { rows } = await client.query<{ pid: number }>("select pg_backend_pid() as pid");
+    await database.pool.query("select pg_terminate_backend($1)", [rows[0]?.pid]);
+    const terminated = await failureOf(() => client.query("select 1"));
+    client.release(true);
+
+    // A server that accepts the connection and never answers, as an overloaded or half-dead one does.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const address = silent.address() as { port: number };
+    const pool = new pg.Pool({
+      connectionString: `postgres://nobody@127.0.0.1:${address.port}/x`,
+      connectionTimeoutMillis: 100,
+    });
+    const timedOut = await failureOf(() => pool.connect());
+    await pool.end();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+
+    for (const error of [refused, terminated, timedOut]) expect(isConnectionError(error)).toBe(true);
+  });
+
+  it("recognises a server shutting down or starting up, and the 08 connection exceptions", () => {
+    for (const code of ["57P01", "57P02", "57P03", "08000", "08003", "08006", "ECONNRESET"]) {
+      expect(isConnectionError(conflict(code))).toBe(true);
+    }
+  });
+
+  it("leaves alone what PostgreSQL refused, which would be refused again", async () => {
+    const syntax = await failureOf(() => database.pool.query("selec 1"));
+    const divided = await failureOf(() => database.pool.query("select 1 / 0"));
+    // Deadlocks are the transaction's to run again, at once and a few times, not this backoff's.
+    const others = [syntax, divided, conflict("40P01"), conflict("23505"), new Error("boom"), undefined];
+    for (const error of others) expect(isConnectionError(error)).toBe(false);
+  });
+});
+
+describe("retryWithBackoff", () => {
+  const refused = () =>
+    Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+
+  it("tries again after connection errors and returns what the first success returns", async () => {
+    const attempts: number[] = [];
+    const value = await retryWithBackoff(
+      async (attempt) => {
+        attempts.push(attempt);
+        if (attempt < 3) throw refused();
+        return "settled";
+      },
+      { deadlineMs: Date.now() + 5_000, firstDelayMs: 5 },
+    );
+    expect({ attempts, value }).toEqual({ attempts: [1, 2, 3], value: "settled" });
+  });
+
+  it("throws any other error at once", async () => {
+    let runs = 0;
+    const failing = retryWithBackoff(
+      async () => {
+        runs += 1;
+        throw conflict("23505");
+      },
+      { deadlineMs: Date.now() + 5_000, firstDelayMs: 5 },
+    );
+    await expect(failing).rejects.toMatchObject({ code: "23505" });
+    expect(runs).toBe(1);
+  });
+
+  it("waits longer each time, up to the cap, with jitter, and starts nothing past the deadline", async () => {
+    const startedAtMs: number[] = [];
+    const delaysMs: number[] = [];
+    const deadlineMs = Date.now() + 400;
+    const failing = retryWithBackoff(
+      async () => {
+        startedAtMs.push(Date.now());
+        throw refused();
+      },
+      {
+        deadlineMs,
+        firstDelayMs: 10,
+        maxDelayMs: 80,
+        onRetry: (_error, _attempt, delayMs) => delaysMs.push(delayMs),
+      },
+    );
+    await expect(failing).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    expect(Date.now()).toBeLessThan(deadlineMs + 50);
+    expect(Math.max(...startedAtMs)).toBeLessThan(deadlineMs);
+    expect(startedAtMs.length).toBeGreaterThanOrEqual(5);
+    // Each wait lies between half its ceiling and the ceiling: 10, 20, 40, then 80 ms for good.
+    for (const [index, delayMs] of delaysMs.entries()) {
+      const ceilingMs = Math.min(80, 10 * 2 ** index);
+      expect(delayMs).toBeGreaterThanOrEqual(ceilingMs / 2);
+      expect(delayMs).toBeLessThanOrEqual(ceilingMs);
+    }
   });
 });

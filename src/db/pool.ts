@@ -133,6 +133,81 @@ async function transactionOnce<T>(
   }
 }
 
+// The server or the way to it is gone for now (refused, reset, shut down, restarting, starting up,
+// class 08 connection exceptions), or the pool could not connect in time: the same work may succeed
+// once it is back. Not a statement PostgreSQL refused, which would be refused again.
+const connectionCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+const connectionMessages = [
+  "Connection terminated unexpectedly",
+  "Connection terminated due to connection timeout",
+  "timeout exceeded when trying to connect",
+  "Client has encountered a connection error and is not queryable",
+];
+
+/**
+ * Whether `error` says the database could not be reached or dropped the connection, rather than
+ * refused a statement: worth trying again once it is back. A transaction cut off this way may still
+ * have committed if COMMIT was already sent, so the caller must be able to tell before it repeats one.
+ */
+export function isConnectionError(error: unknown): boolean {
+  const code = errorCode(error);
+  if (connectionCodes.has(code) || code.startsWith("08")) return true;
+  const message = error instanceof Error ? error.message : "";
+  return connectionMessages.some((known) => message.startsWith(known));
+}
+
+export type BackoffOptions = {
+  /** No attempt starts after this moment (epoch milliseconds); the last error is thrown instead. */
+  deadlineMs: number;
+  /** Which errors are worth another attempt; any other is thrown at once. */
+  isRetryable?: (error: unknown) => boolean;
+  firstDelayMs?: number;
+  maxDelayMs?: number;
+  /** Hears each failed attempt that will be tried again, with the wait before the next. */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+};
+
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/**
+ * Runs `work` (given its attempt number, from 1) until it resolves, waiting between attempts on an
+ * exponential backoff, capped, with jitter so that many waiting processes do not return at once.
+ * Throws the error of the last attempt when it is not retryable or the next would start past the
+ * deadline: retrying is bounded in time, never in hope.
+ *
+ * @example
+ * await retryWithBackoff(() => transaction(pool, settle), { deadlineMs: Date.now() + 30_000 });
+ */
+export async function retryWithBackoff<T>(
+  work: (attempt: number) => Promise<T>,
+  options: BackoffOptions,
+): Promise<T> {
+  const isRetryable = options.isRetryable ?? isConnectionError;
+  const firstDelayMs = options.firstDelayMs ?? 100;
+  const maxDelayMs = options.maxDelayMs ?? 5_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work(attempt);
+    } catch (error) {
+      const ceilingMs = Math.min(maxDelayMs, firstDelayMs * 2 ** Math.min(attempt - 1, 30));
+      // Half fixed, half random: never back at once, never much sooner than the curve says.
+      const delayMs = Math.round(ceilingMs / 2 + (Math.random() * ceilingMs) / 2);
+      if (!isRetryable(error) || Date.now() + delayMs >= options.deadlineMs) throw error;
+      options.onRetry?.(error, attempt, delayMs);
+      await sleep(delayMs);
+    }
+  }
+}
+
 /**
  * Like Promise.all for statements sent together on one transaction's client, but settles only once
  * every one of them has: a statement whose caller reads again after a refusal must not find its read

@@ -4,7 +4,9 @@ import type { AddressInfo } from "node:net";
 /**
  * A local HTTP server speaking the providers' streaming wire formats (OpenAI chat completions SSE
  * and Gemini streamGenerateContent SSE), so the real provider packages run against it. The model
- * name picks the behaviour: `normal`, `slow`, `nousage`, `fail500`, `endless`.
+ * name picks the behaviour: `normal`, `slow`, `nousage`, `fail500`, `endless`; `slow-<ms>` waits that
+ * long after each word; `hesitant-<ms>` sends nothing at all, not even its headers, for that long
+ * (a provider still reading a long prompt), then answers as `normal`.
  */
 export type FakeProvider = {
   url: string;
@@ -34,10 +36,21 @@ async function readBody(request: IncomingMessage): Promise<Record<string, unknow
   return text === "" ? {} : JSON.parse(text);
 }
 
+/** The number after `prefix-` in a model name such as `slow-500`, or undefined. */
+function numberAfter(prefix: string, model: string): number | undefined {
+  const match = new RegExp(`^${prefix}-(\\d+)$`).exec(model);
+  return match ? Number(match[1]) : undefined;
+}
+
 function plan(model: string) {
   if (model === "endless")
     return { words: Array.from({ length: 400 }, (_, index) => ` word${index}`), delayMs: 20 };
-  return { words: fakeAnswerWords, delayMs: model === "slow" ? 300 : 0 };
+  return { words: fakeAnswerWords, delayMs: model === "slow" ? 300 : (numberAfter("slow", model) ?? 0) };
+}
+
+/** Waits `milliseconds`, or less if the client goes away first. */
+async function waitWhileOpen(milliseconds: number, isOpen: () => boolean) {
+  for (let waited = 0; waited < milliseconds && isOpen(); waited += 10) await sleep(10);
 }
 
 async function streamOpenAi(model: string, response: ServerResponse, isOpen: () => boolean) {
@@ -94,6 +107,11 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     if (model === "fail500") {
       response.writeHead(500, { "content-type": "application/json" });
       return response.end(JSON.stringify({ error: { message: "upstream exploded", type: "server_error" } }));
+    }
+    const hesitationMs = numberAfter("hesitant", model);
+    if (hesitationMs !== undefined) {
+      await waitWhileOpen(hesitationMs, () => open);
+      if (!open) return;
     }
     response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     if (path.includes(":streamGenerateContent")) return streamGemini(response);
