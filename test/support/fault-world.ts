@@ -94,6 +94,17 @@ async function chat(world: World, person: Person): Promise<boolean> {
   return (await Promise.all(asked)).every(Boolean);
 }
 
+/**
+ * One question asked to the end on a server that is up: after the faults, every person's last answer
+ * must be charged, so the history can never pass by having done nothing.
+ */
+export async function askToTheEnd(world: World, person: Person): Promise<boolean> {
+  const id = `fault-${person.index}-${person.questions.length}-last`;
+  const question = { chatId: `chat-${id}`, messageId: `msg-${id}`, text: "Tell me how the ledger recovered" };
+  person.questions.push(question);
+  return ask(world, person, question, false);
+}
+
 /** The same question again: its saved answer replayed, 409 while it streams, or a new attempt. */
 async function askAgain(world: World, person: Person): Promise<boolean> {
   if (person.questions.length === 0) return chat(world, person);
