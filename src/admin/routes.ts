@@ -5,7 +5,7 @@ import type { AuthedEnv } from "../auth/types.js";
 import type { AppDependencies } from "../http/app.js";
 import { unwrap } from "../http/ledger-errors.js";
 import { parseInput, readJson } from "../http/validation.js";
-import { searchAccounts } from "./repo.js";
+import { searchAccounts } from "../ledger/index.js";
 
 const maxAdjustmentCents = 100_000_000;
 
@@ -38,7 +38,7 @@ export function adminRoutes(dependencies: AppDependencies): Hono<AuthedEnv> {
 
   routes.get("/admin/accounts", async (context) => {
     const query = (context.req.query("query") ?? "").trim().slice(0, 200);
-    return context.json({ accounts: await searchAccounts(pool, query) });
+    return context.json({ accounts: await searchAccounts({ pool }, query) });
   });
 
   routes.get("/admin/accounts/:userId/entries", async (context) => {

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { withUser } from "../db/with-user.js";
 import type { AppDependencies } from "../http/app.js";
 import { limitBody } from "../http/body-limit.js";
+import { findBalance } from "../ledger/index.js";
 import { authBasePath, createAuth } from "./better-auth.js";
 import { authHandler } from "./handler.js";
 import { sameOriginOnly } from "./same-origin.js";
@@ -41,17 +42,11 @@ export function authRoutes(dependencies: AppDependencies): Hono<AuthedEnv> {
   routes.get("/api/me", async (context) => {
     const user = context.get("user");
     // Read as the user under row-level security, the way every user-facing read runs.
-    const result = await withUser(pool, user, (client) =>
-      client.query<{ balance_cents: number; held_cents: number }>(
-        "select balance_cents, held_cents from credits.accounts where user_id = $1",
-        [user.id],
-      ),
-    );
-    const account = result.rows[0];
+    const balance = await withUser(pool, user, (client) => findBalance({ pool, client }, user.id));
     return context.json({
       user,
-      balanceCents: account?.balance_cents ?? 0,
-      heldCents: account?.held_cents ?? 0,
+      balanceCents: balance?.balanceCents ?? 0,
+      heldCents: balance?.heldCents ?? 0,
     });
   });
 

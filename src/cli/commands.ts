@@ -3,6 +3,7 @@ import { markEmailVerified } from "../auth/email-verification.js";
 import { formatCents } from "../billing/amount.js";
 import { migrate } from "../db/migrate.js";
 import type { Pool } from "../db/pool.js";
+import { findUserIdByEmail } from "../ledger/index.js";
 import type { Entry, Ledger } from "../ledger/types.js";
 
 /** What a command prints, and its exit code. Commands never call process.exit, so they can be tested. */
@@ -13,13 +14,7 @@ export type CommandContext = { pool: Pool; ledger: Ledger; currency: string };
 const ok = (output: string): Outcome => ({ code: 0, output });
 const failure = (output: string): Outcome => ({ code: 1, output });
 
-async function userIdByEmail(pool: Pool, email: string): Promise<string | undefined> {
-  const result = await pool.query<{ user_id: string }>(
-    "select user_id from credits.accounts where lower(email) = lower($1)",
-    [email.trim()],
-  );
-  return result.rows[0]?.user_id;
-}
+const userIdByEmail = (pool: Pool, email: string) => findUserIdByEmail({ pool }, email.trim());
 
 const unknownEmail = (email: string) =>
   failure(`No account has the email ${email}. The person must sign in once before credits can be given.`);

@@ -1,8 +1,9 @@
 import { statement } from "../db/statement.js";
-import { isRecoverableUniqueViolation, read, runAtomic, type Target } from "./execute.js";
+import { isRecoverableUniqueViolation, runAtomic, type Target } from "./execute.js";
+import { type EntryPage, findAccount, findBalance, readEntryPage } from "./reads.js";
 import { assertInvariant, fail, ok } from "./results.js";
-import { type AccountRow, type BalanceRow, type EntryRow, toAccount, toBalance, toEntry } from "./rows.js";
-import type { Account, Balance, Entry, Result } from "./types.js";
+import { type AccountRow, toAccount } from "./rows.js";
+import type { Account, Balance, Result } from "./types.js";
 import { checkAmount, checkText, checkUserId, isIdText } from "./validate.js";
 
 // The account and its signup bonus in one statement, so an account never exists without the entry
@@ -44,10 +45,8 @@ export async function ensureAccount(
     // Two first requests of the same person race: the loser can trip the email's unique index
     // before the primary key's, so an email conflict is only another person's when no account
     // exists for this user.
-    const [mine] = await read<AccountRow>(target, "select * from credits.accounts where user_id = $1", [
-      input.userId,
-    ]);
-    if (mine) return ok({ account: toAccount(mine), created: false });
+    const mine = await findAccount(target, input.userId);
+    if (mine) return ok({ account: mine, created: false });
     return fail("INVALID_ARGUMENT", `Another account already uses ${input.email}; one email, one account.`);
   }
   const [created] = rows;
@@ -58,27 +57,21 @@ export async function ensureAccount(
     );
     return ok({ account: toAccount(created), created: true });
   }
-  const [existing] = await read<AccountRow>(target, "select * from credits.accounts where user_id = $1", [
-    input.userId,
-  ]);
-  assertInvariant(existing !== undefined, "an account that conflicted is missing");
-  return ok({ account: toAccount(existing), created: false });
+  const existing = await findAccount(target, input.userId);
+  assertInvariant(existing !== null, "an account that conflicted is missing");
+  return ok({ account: existing, created: false });
 }
 
 export async function getBalance(target: Target, userId: string): Promise<Result<Balance>> {
   const problem = checkUserId(userId);
   if (problem) return problem;
-  const [row] = await read<BalanceRow>(
-    target,
-    "select user_id, balance_cents, held_cents from credits.accounts where user_id = $1",
-    [userId],
-  );
-  if (!row)
+  const balance = await findBalance(target, userId);
+  if (!balance)
     return fail(
       "ACCOUNT_NOT_FOUND",
       `No credits account for user ${userId}; it is created on first sign-in.`,
     );
-  return ok(toBalance(row));
+  return ok(balance);
 }
 
 export const maxPageSize = 100;
@@ -88,7 +81,7 @@ const defaultPageSize = 20;
 export async function listEntries(
   target: Target,
   input: { userId: string; limit?: number; cursor?: string },
-): Promise<Result<{ entries: Entry[]; nextCursor: string | null }>> {
+): Promise<Result<EntryPage>> {
   const limit = input.limit ?? defaultPageSize;
   const problem =
     checkUserId(input.userId) ??
@@ -101,15 +94,5 @@ export async function listEntries(
   if (problem) return problem;
   const balance = await getBalance(target, input.userId);
   if (balance.error) return balance;
-  const rows = await read<EntryRow>(
-    target,
-    `select * from credits.entries
-      where user_id = $1 and ($2::bigint is null or id < $2::bigint)
-      order by id desc
-      limit $3`,
-    [input.userId, input.cursor ?? null, limit + 1],
-  );
-  const entries = rows.slice(0, limit).map(toEntry);
-  const nextCursor = rows.length > limit ? (entries.at(-1)?.id ?? null) : null;
-  return ok({ entries, nextCursor });
+  return ok(await readEntryPage(target, { userId: input.userId, limit, cursor: input.cursor }));
 }

@@ -2,14 +2,25 @@ import type { Pool } from "../db/pool.js";
 import { recordLedgerOperation } from "../metrics/registry.js";
 import { ensureAccount, getBalance, listEntries } from "./accounts.js";
 import type { Target } from "./execute.js";
+import { placeHoldThen, releaseHoldThen, settleHoldThen } from "./hold-protocol.js";
 import { placeHold } from "./holds.js";
 import { type Movement, move } from "./movements.js";
-import { releaseHold, settleHold } from "./resolve.js";
+import { getHold, releaseHold, settleHold } from "./resolve.js";
 
 import { expireHolds } from "./sweep.js";
-import type { Change, EntryKind, Ledger, Result } from "./types.js";
+import type { Change, EntryKind, Guarded, Ledger, Result } from "./types.js";
 import { checkOneOf } from "./validate.js";
 
+export { holdPlacedByThisTransaction, holdResolvedAs } from "./hold-protocol.js";
+export {
+  type EntryPage,
+  findAccount,
+  findBalance,
+  findUserIdByEmail,
+  openHoldTotals,
+  readEntryPage,
+  searchAccounts,
+} from "./reads.js";
 export { createSpendBatcher, type SpendBatcher } from "./spend-batcher.js";
 export { startHoldSweeper } from "./sweeper.js";
 export type { Ledger } from "./types.js";
@@ -24,6 +35,13 @@ async function measured<T>(operation: string, pending: Promise<Result<T>>): Prom
   const replayed = result.data !== null && (result.data as { replayed?: boolean }).replayed === true;
   recordLedgerOperation(operation, result.error ? result.error.code : replayed ? "replayed" : "ok");
   return result;
+}
+
+/** `measured` for the hold protocol: counts the hold's outcome, passes the writes' row counts on. */
+async function measuredGuarded<T>(operation: string, pending: Promise<Guarded<T>>): Promise<Guarded<T>> {
+  const guarded = await pending;
+  await measured(operation, Promise.resolve(guarded.result));
+  return guarded;
 }
 
 /** Each operation accepts only its own kinds of entry (a grant cannot write `usage`). */
@@ -83,6 +101,13 @@ export function createLedger(options: { pool: Pool; holdTtlSeconds: number }): L
       measured("settle_hold", settleHold({ pool, client, savepoint }, input)),
     releaseHold: ({ client, savepoint, ...input }) =>
       measured("release_hold", releaseHold({ pool, client, savepoint }, input)),
+    placeHoldThen: ({ client, writes, ttlSeconds = holdTtlSeconds, ...input }) =>
+      measuredGuarded("place_hold", placeHoldThen({ pool, client }, { ...input, ttlSeconds }, writes)),
+    settleHoldThen: ({ client, writes, ...input }) =>
+      measuredGuarded("settle_hold", settleHoldThen({ pool, client }, input, writes)),
+    releaseHoldThen: ({ client, writes, ...input }) =>
+      measuredGuarded("release_hold", releaseHoldThen({ pool, client }, input, writes)),
+    getHold: (holdId) => getHold({ pool }, holdId),
     sweepExpiredHolds: (input = {}) => expireHolds({ pool }, input),
     getBalance: (userId) => getBalance({ pool }, userId),
     listEntries: (input) => listEntries({ pool }, input),

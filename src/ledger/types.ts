@@ -84,6 +84,19 @@ export type Account = {
  */
 export type InTransaction = { client?: PoolClient; savepoint?: boolean };
 
+/**
+ * A write of another module that the hold protocol sends right behind its hold statement, in the
+ * caller's transaction (`{ ...statement, values }`); its SQL guards it with `holdPlacedByThisTransaction`
+ * or `holdResolvedAs`, so it changes nothing unless the hold came out as required. See hold-protocol.ts.
+ */
+export type DependentWrite = { name?: string; text: string; values: unknown[] };
+
+/** The hold protocol's answer: what the hold statement came to, and the rows each write changed, in order. */
+export type Guarded<T> = { result: Result<T>; rowCounts: number[] };
+
+/** The hold protocol runs in the caller's transaction, never under a savepoint; see hold-protocol.ts. */
+export type HoldProtocol = { client: PoolClient; writes: readonly DependentWrite[] };
+
 export type Ledger = {
   /** Creates the account with a `signup_bonus` entry of `signupBonusCents` exactly once (key `signup:<userId>`). */
   ensureAccount(
@@ -142,6 +155,29 @@ export type Ledger = {
   ): Promise<Result<{ hold: Hold; entry: Entry | null; balance: Balance }>>;
   /** Releases an open hold without charging. Once. */
   releaseHold(input: { holdId: string } & InTransaction): Promise<Result<{ hold: Hold; balance: Balance }>>;
+  /**
+   * placeHold, then `writes` guarded by `holdPlacedByThisTransaction`, in the caller's transaction and
+   * one round trip (the hold protocol, hold-protocol.ts). A replayed key's unique violation is thrown.
+   */
+  placeHoldThen(
+    input: {
+      userId: string;
+      amountCents: number;
+      idempotencyKey: string;
+      description?: string;
+      ttlSeconds?: number;
+    } & HoldProtocol,
+  ): Promise<Guarded<{ hold: Hold; balance: Balance; replayed: boolean }>>;
+  /** settleHold, then `writes` guarded by `holdResolvedAs`, as placeHoldThen does. */
+  settleHoldThen(
+    input: { holdId: string; amountCents: number; description?: string; reference?: string } & HoldProtocol,
+  ): Promise<Guarded<{ hold: Hold; entry: Entry | null; balance: Balance }>>;
+  /** releaseHold, then `writes` guarded by `holdResolvedAs`, as placeHoldThen does. */
+  releaseHoldThen(
+    input: { holdId: string } & HoldProtocol,
+  ): Promise<Guarded<{ hold: Hold; balance: Balance }>>;
+  /** The hold as it is now: open, or how it resolved (`status`, `settledCents`). */
+  getHold(holdId: string): Promise<Result<Hold>>;
   /** Marks open holds past `expires_at` as expired and frees their credit; safe to run from many processes. */
   sweepExpiredHolds(input?: { limit?: number }): Promise<{ expired: number }>;
   getBalance(userId: string): Promise<Result<Balance>>;

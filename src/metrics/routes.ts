@@ -3,6 +3,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { Pool } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
+import { openHoldTotals } from "../ledger/index.js";
 import { httpRequests, openHolds, registry } from "./registry.js";
 
 /** Times every request, labelled by the matched route pattern (never the raw path, to bound labels). */
@@ -55,11 +56,9 @@ export function metricsRoutes(options: {
         );
       }
     }
-    const holds = await options.pool.query<{ count: number; cents: number }>(
-      "select count(*)::int as count, coalesce(sum(amount_cents), 0)::bigint as cents from credits.holds where status = 'open'",
-    );
-    openHolds.set({ measure: "count" }, holds.rows[0]?.count ?? 0);
-    openHolds.set({ measure: "cents" }, holds.rows[0]?.cents ?? 0);
+    const holds = await openHoldTotals({ pool: options.pool });
+    openHolds.set({ measure: "count" }, holds.count);
+    openHolds.set({ measure: "cents" }, holds.cents);
     return context.body(await registry.metrics(), 200, { "content-type": registry.contentType });
   });
 }

@@ -1,0 +1,106 @@
+import { statement } from "../db/statement.js";
+import { read, type Target } from "./execute.js";
+import { type AccountRow, type BalanceRow, type EntryRow, toAccount, toBalance, toEntry } from "./rows.js";
+import type { Account, Balance, Entry } from "./types.js";
+
+// The ledger's reads of record: code outside src/ledger/ reads the credits tables only through these.
+// Each takes a Target, so the caller chooses who reads: `{ pool }` reads as the server (admin, command
+// line, metrics); `{ pool, client }` with a client from withUser reads as the person, and then
+// row-level security, not these WHERE clauses, is what keeps other people's rows out.
+
+const balanceStatement = statement(
+  "ledger_find_balance",
+  "select user_id, balance_cents, held_cents from credits.accounts where user_id = $1",
+);
+
+/**
+ * The account's balance and held credit, or null when no account (visible to the reader) exists.
+ *
+ * @example
+ * const balance = await withUser(pool, user, (client) => findBalance({ pool, client }, user.id));
+ */
+export async function findBalance(target: Target, userId: string): Promise<Balance | null> {
+  const [row] = await read<BalanceRow>(target, balanceStatement, [userId]);
+  return row ? toBalance(row) : null;
+}
+
+/** The whole account row, or null when no account (visible to the reader) exists. */
+export async function findAccount(target: Target, userId: string): Promise<Account | null> {
+  const [row] = await read<AccountRow>(
+    target,
+    "select user_id, email, balance_cents, held_cents, created_at from credits.accounts where user_id = $1",
+    [userId],
+  );
+  return row ? toAccount(row) : null;
+}
+
+export type EntryPage = { entries: Entry[]; nextCursor: string | null };
+
+const entryPageStatement = statement(
+  "ledger_entry_page",
+  `select * from credits.entries
+    where user_id = $1 and ($2::bigint is null or id < $2::bigint)
+    order by id desc
+    limit $3`,
+);
+
+/**
+ * One page of the account's entries, newest first by entry id; `nextCursor` is the id of the page's
+ * last entry when another page follows. The caller has checked `limit` (1 to 100) and `cursor` (an
+ * entry id); this only reads.
+ */
+export async function readEntryPage(
+  target: Target,
+  input: { userId: string; limit: number; cursor?: string },
+): Promise<EntryPage> {
+  // One row more than asked tells whether another page exists without a count query.
+  const rows = await read<EntryRow>(target, entryPageStatement, [
+    input.userId,
+    input.cursor ?? null,
+    input.limit + 1,
+  ]);
+  const entries = rows.slice(0, input.limit).map(toEntry);
+  const nextCursor = rows.length > input.limit ? (entries.at(-1)?.id ?? null) : null;
+  return { entries, nextCursor };
+}
+
+export const accountSearchLimit = 50;
+
+/** Escapes LIKE wildcards so a search for "a_b" finds "a_b", not "axb". */
+function literalPattern(query: string): string {
+  return `%${query.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+}
+
+/** Accounts whose email contains `query` or whose user id is `query` (all when empty), newest first, at most 50. */
+export async function searchAccounts(target: Target, query: string): Promise<Account[]> {
+  const rows = await read<AccountRow>(
+    target,
+    `select user_id, email, balance_cents, held_cents, created_at
+       from credits.accounts
+      where $1 = '' or email ilike $2 or user_id = $1
+      order by created_at desc, user_id
+      limit ${accountSearchLimit}`,
+    [query, literalPattern(query)],
+  );
+  return rows.map(toAccount);
+}
+
+/** The user id of the account with this email (any letter case), or null when there is none. */
+export async function findUserIdByEmail(target: Target, email: string): Promise<string | null> {
+  const [row] = await read<{ user_id: string }>(
+    target,
+    "select user_id from credits.accounts where lower(email) = lower($1)",
+    [email],
+  );
+  return row?.user_id ?? null;
+}
+
+/** How many holds are open and how many cents they reserve, across every account. */
+export async function openHoldTotals(target: Target): Promise<{ count: number; cents: number }> {
+  const [row] = await read<{ count: number; cents: number }>(
+    target,
+    "select count(*)::int as count, coalesce(sum(amount_cents), 0)::bigint as cents from credits.holds where status = 'open'",
+    [],
+  );
+  return { count: row?.count ?? 0, cents: row?.cents ?? 0 };
+}
