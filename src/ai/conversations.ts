@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from "../db/pool.js";
 import { statement } from "../db/statement.js";
 import { type RequestUser, withUser } from "../db/with-user.js";
+import { holdPlacedByThisTransaction, holdResolvedAs } from "../ledger/index.js";
+import type { DependentWrite } from "../ledger/types.js";
 
 // The only SQL on the chat schema. Writes run as the server's login; reads a user asks for run
 // through withUser, so row-level security decides what they see.
@@ -21,16 +23,13 @@ export type Attempt = {
   stale: boolean;
 };
 
-// With $7 (a hold's idempotency key), only if this very transaction placed that hold (its row's xmin
-// is ours): sent in one round trip behind the hold and the COMMIT, a refused or replayed hold must
-// leave nothing to commit.
+// Only if this very transaction placed the hold whose key is $7: sent behind the hold and the
+// COMMIT in one round trip (the ledger's hold protocol), a refused or replayed hold commits nothing.
 const saveQuestionStatement = statement(
   "chat_save_question",
   `with conversation as (
        insert into chat.conversations (user_id, id, title, model)
-       select $1, $2, $3, $4
-        where $7::text is null or exists (select 1 from credits.holds
-                                            where idempotency_key = $7 and xmin = pg_current_xact_id()::xid)
+       select $1, $2, $3, $4 where ${holdPlacedByThisTransaction("$7")}
        on conflict (user_id, id) do update set updated_at = now(), model = excluded.model
        returning user_id, id)
      insert into chat.messages (user_id, id, conversation_id, role, parts)
@@ -39,22 +38,19 @@ const saveQuestionStatement = statement(
 );
 
 /**
- * Creates the conversation (or marks it used) and stores the user's message once; with `onlyIfHold`,
- * only if this transaction placed the hold of that idempotency key.
+ * Creates the conversation (or marks it used) and stores the user's message once, only if this
+ * transaction placed the hold `holdKey`: a write for `ledger.placeHoldThen`.
  */
-export async function saveQuestion(
-  pool: Queryable,
-  input: {
-    userId: string;
-    conversationId: string;
-    title: string;
-    model: string;
-    messageId: string;
-    parts: TextPart[];
-    onlyIfHold?: string;
-  },
-): Promise<void> {
-  await pool.query({
+export function saveQuestionWrite(input: {
+  userId: string;
+  conversationId: string;
+  title: string;
+  model: string;
+  messageId: string;
+  parts: TextPart[];
+  holdKey: string;
+}): DependentWrite {
+  return {
     ...saveQuestionStatement,
     values: [
       input.userId,
@@ -63,9 +59,9 @@ export async function saveQuestion(
       input.model,
       input.messageId,
       JSON.stringify(input.parts),
-      input.onlyIfHold ?? null,
+      input.holdKey,
     ],
-  });
+  };
 }
 
 const savedQuestionStatement = statement(
@@ -116,66 +112,54 @@ export async function latestAttempt(
 const startAnswerStatement = statement(
   "chat_start_answer",
   `insert into chat.messages (user_id, id, conversation_id, role, parts, reply_to, attempt, status)
-     select $1, $2, $3, 'assistant', '[]', $4, $5, 'streaming'
-      where $6::text is null or exists (select 1 from credits.holds
-                                           where idempotency_key = $6 and xmin = pg_current_xact_id()::xid)`,
+     select $1, $2, $3, 'assistant', '[]', $4, $5, 'streaming' where ${holdPlacedByThisTransaction("$6")}`,
 );
 
 /**
- * Records that an attempt started; the unique (user, reply_to, attempt) refuses a second starter.
- * With `onlyIfHold`, only if this transaction placed the hold of that idempotency key.
+ * Records that an attempt started, only if this transaction placed the hold `holdKey`: a write for
+ * `ledger.placeHoldThen`. The unique (user, reply_to, attempt) refuses a second starter.
  */
-export async function startAnswer(
-  pool: Queryable,
-  input: {
-    userId: string;
-    id: string;
-    conversationId: string;
-    replyTo: string;
-    attempt: number;
-    onlyIfHold?: string;
-  },
-): Promise<void> {
-  await pool.query({
+export function startAnswerWrite(input: {
+  userId: string;
+  id: string;
+  conversationId: string;
+  replyTo: string;
+  attempt: number;
+  holdKey: string;
+}): DependentWrite {
+  return {
     ...startAnswerStatement,
-    values: [
-      input.userId,
-      input.id,
-      input.conversationId,
-      input.replyTo,
-      input.attempt,
-      input.onlyIfHold ?? null,
-    ],
-  });
+    values: [input.userId, input.id, input.conversationId, input.replyTo, input.attempt, input.holdKey],
+  };
 }
 
 // With $7 and $8, only if that hold has that status: saved in one round trip with the settlement
-// and the COMMIT, an answer must not say it was charged when the ledger refused the charge.
+// and the COMMIT (the ledger's hold protocol), an answer must not say it was charged when the ledger
+// refused the charge.
 const finishAnswerStatement = statement(
   "chat_finish_answer",
   `update chat.messages set status = $3, parts = $4::jsonb, charged_cents = $5, metadata = $6::jsonb,
             updated_at = now()
-      where user_id = $1 and id = $2
-        and ($7::bigint is null or exists (select 1 from credits.holds where id = $7 and status = $8))`,
+      where user_id = $1 and id = $2 and ($7::bigint is null or ${holdResolvedAs("$7", "$8")})`,
 );
 
+type FinishedAnswer = {
+  userId: string;
+  id: string;
+  status: "completed" | "failed";
+  parts: TextPart[];
+  chargedCents: number;
+  metadata: Record<string, unknown>;
+};
+
 /**
- * Saves how an answer ended and what it cost; with `onlyIfHold`, only if the hold has been resolved
- * as expected. Says whether it saved.
+ * Saves how an answer ended and what it cost, only if the hold was resolved as `onlyIfHold` says:
+ * a write for `ledger.settleHoldThen` or `ledger.releaseHoldThen`.
  */
-export async function finishAnswer(
-  pool: Queryable,
-  input: {
-    userId: string;
-    id: string;
-    status: "completed" | "failed";
-    parts: TextPart[];
-    chargedCents: number;
-    metadata: Record<string, unknown>;
-    onlyIfHold?: { id: string; status: "settled" | "released" };
-  },
-): Promise<boolean> {
-  const result = await pool.query({
+export function finishAnswerWrite(
+  input: FinishedAnswer & { onlyIfHold?: { id: string; status: "settled" | "released" } },
+): DependentWrite {
+  return {
     ...finishAnswerStatement,
     values: [
       input.userId,
@@ -187,7 +171,12 @@ export async function finishAnswer(
       input.onlyIfHold?.id ?? null,
       input.onlyIfHold?.status ?? null,
     ],
-  });
+  };
+}
+
+/** Saves how an answer ended and what it cost, whatever became of its hold. Says whether it saved. */
+export async function finishAnswer(pool: Queryable, input: FinishedAnswer): Promise<boolean> {
+  const result = await pool.query(finishAnswerWrite(input));
   return result.rowCount === 1;
 }
 

@@ -1,9 +1,9 @@
 import type { LanguageModelUsage, ModelMessage } from "ai";
 import { streamText } from "ai";
-import { type Pool, type PoolClient, retryWithBackoff, together, transaction } from "../db/pool.js";
+import { type Pool, type PoolClient, retryWithBackoff, transaction } from "../db/pool.js";
 import type { Balance, Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
-import { finishAnswer } from "./conversations.js";
+import { finishAnswer, finishAnswerWrite } from "./conversations.js";
 import type { ChatModel } from "./models.js";
 import { costCents } from "./pricing.js";
 import { countTextTokens } from "./tokens.js";
@@ -156,9 +156,10 @@ async function settle(run: MeteredRun, planned: Outcome): Promise<Outcome> {
   const onRetry = (error: unknown, attempt: number, delayMs: number) =>
     run.logger.warn({ err: error, holdId: run.holdId, attempt, delayMs }, "chat settlement retried");
   // One round trip: BEGIN, the charge (or release), the answer saved only if the ledger resolved the
-  // hold as planned, and COMMIT (`commitWithWork`): a saved answer never says it cost what was not
-  // charged. Should the ledger have refused (the sweeper resolved the hold first, say), the answer is
-  // saved right after with what it really cost; until then it reads as still streaming, never wrong.
+  // hold as planned (the ledger's hold protocol), and COMMIT (`commitWithWork`): a saved answer never
+  // says it cost what was not charged. Should the ledger have refused (the sweeper resolved the hold
+  // first, say), the answer is saved right after with what it really cost; until then it reads as
+  // still streaming, never wrong.
   const [outcome, savedAsPlanned] = await retryWithBackoff(
     async (attempt) => {
       // A connection lost after COMMIT was sent may have committed: then the hold is resolved as
@@ -166,18 +167,17 @@ async function settle(run: MeteredRun, planned: Outcome): Promise<Outcome> {
       if (attempt > 1 && (await resolvedAsPlanned(run, planned))) {
         return [{ ...planned, balance: await currentBalance(run) }, true] as const;
       }
-      return transaction(
-        run.pool,
-        (client) => together([resolveHold(run, client, planned), saveAnswer(run, client, planned, true)]),
-        { attempts: conflictAttempts, commitWithWork: true },
-      );
+      return transaction(run.pool, (client) => resolveHold(run, client, planned), {
+        attempts: conflictAttempts,
+        commitWithWork: true,
+      });
     },
     { deadlineMs: run.settleByMs, onRetry },
   );
   if (!savedAsPlanned) {
     // The hold is resolved: what is left is to say so, worth a while longer even past its expiry.
     const deadlineMs = Math.max(run.settleByMs, Date.now() + answerSaveRetryMs);
-    await retryWithBackoff(() => saveAnswer(run, run.pool, outcome, false), { deadlineMs, onRetry });
+    await retryWithBackoff(() => finishAnswer(run.pool, answerOf(run, outcome)), { deadlineMs, onRetry });
   }
   return outcome;
 }
@@ -186,13 +186,9 @@ const answerSaveRetryMs = 30_000;
 
 /** Whether the hold already ended as `planned` said, settled on exactly its charge or released. */
 async function resolvedAsPlanned(run: MeteredRun, planned: Outcome): Promise<boolean> {
-  const { rows } = await run.pool.query<{ status: string; settled_cents: number | null }>(
-    "select status, settled_cents from credits.holds where id = $1::bigint",
-    [run.holdId],
-  );
-  const hold = rows[0];
+  const { data: hold } = await run.ledger.getHold(run.holdId);
   if (hold?.status !== planned.hold) return false;
-  return planned.hold === "released" || hold.settled_cents === planned.chargedCents;
+  return planned.hold === "released" || hold.settledCents === planned.chargedCents;
 }
 
 async function currentBalance(run: MeteredRun): Promise<Outcome["balance"]> {
@@ -200,17 +196,16 @@ async function currentBalance(run: MeteredRun): Promise<Outcome["balance"]> {
   return balance.data ? balanceFields(balance.data) : undefined;
 }
 
-/** Saves the answer; `asPlanned`: only if the hold was resolved as the outcome planned it. */
-function saveAnswer(run: MeteredRun, database: Pool | PoolClient, outcome: Outcome, asPlanned: boolean) {
-  return finishAnswer(database, {
+/** The answer as saved: how it ended and what it cost. */
+function answerOf(run: MeteredRun, outcome: Outcome) {
+  return {
     userId: run.userId,
     id: run.answerId,
     status: outcome.status,
-    parts: outcome.text === "" ? [] : [{ type: "text", text: outcome.text }],
+    parts: outcome.text === "" ? [] : [{ type: "text" as const, text: outcome.text }],
     chargedCents: outcome.chargedCents,
     metadata: outcome.metadata,
-    ...(asPlanned ? { onlyIfHold: { id: run.holdId, status: outcome.hold } } : {}),
-  });
+  };
 }
 
 type Ended = Generated & { base: ChatMetadata };
@@ -251,27 +246,43 @@ function planOutcome(run: MeteredRun, ended: Ended): Outcome {
   return { status, hold: "settled", text, chargedCents, metadata };
 }
 
-/** Resolves the hold as planned, exactly once; a refused charge (already resolved) charges nothing. */
-async function resolveHold(run: MeteredRun, client: PoolClient, planned: Outcome): Promise<Outcome> {
+/**
+ * Resolves the hold as planned, exactly once, and saves the answer in the same round trip only if the
+ * ledger resolved it so (says whether it saved); a refused charge (already resolved) charges nothing.
+ */
+async function resolveHold(
+  run: MeteredRun,
+  client: PoolClient,
+  planned: Outcome,
+): Promise<readonly [Outcome, boolean]> {
+  const writes = [
+    finishAnswerWrite({ ...answerOf(run, planned), onlyIfHold: { id: run.holdId, status: planned.hold } }),
+  ];
   if (planned.hold === "released") {
-    const released = await run.ledger.releaseHold({ client, savepoint: false, holdId: run.holdId });
+    const { result: released, rowCounts } = await run.ledger.releaseHoldThen({
+      client,
+      holdId: run.holdId,
+      writes,
+    });
     if (released.error)
       run.logger.error({ error: released.error, holdId: run.holdId }, "hold release failed");
-    return released.data ? { ...planned, balance: balanceFields(released.data.balance) } : planned;
+    const outcome = released.data ? { ...planned, balance: balanceFields(released.data.balance) } : planned;
+    return [outcome, rowCounts[0] === 1];
   }
   const { inputTokens, outputTokens } = planned.metadata;
-  const settled = await run.ledger.settleHold({
+  // Any error rolls the whole transaction back (and it runs again on a deadlock).
+  const { result: settled, rowCounts } = await run.ledger.settleHoldThen({
     client,
-    // Any error rolls the whole transaction back (and it runs again on a deadlock): no savepoint.
-    savepoint: false,
     holdId: run.holdId,
     amountCents: planned.chargedCents,
     reference: run.answerId,
     description: `Chat answer by ${run.model.id}: ${inputTokens} input + ${outputTokens} output tokens`,
+    writes,
   });
+  const saved = rowCounts[0] === 1;
   if (settled.error) {
     run.logger.error({ error: settled.error, holdId: run.holdId }, "hold settlement failed");
-    return { ...planned, chargedCents: 0, metadata: { ...planned.metadata, chargedCents: 0 } };
+    return [{ ...planned, chargedCents: 0, metadata: { ...planned.metadata, chargedCents: 0 } }, saved];
   }
-  return { ...planned, balance: balanceFields(settled.data.balance) };
+  return [{ ...planned, balance: balanceFields(settled.data.balance) }, saved];
 }

@@ -94,9 +94,9 @@ async function startNextAttempt(
 }
 
 // The hold first, then the question and the attempt, written only if this transaction placed that
-// hold, so a refused hold (402) or one placed before (`taken`: the attempt exists) leaves nothing to
-// commit. Every chat locks in this order (the account's row, then the conversation's), so two chats
-// of one user cannot deadlock on each other. If another request
+// hold (the ledger's hold protocol), so a refused hold (402) or one placed before (`taken`: the
+// attempt exists) leaves nothing to commit. Every chat locks in this order (the account's row, then
+// the conversation's), so two chats of one user cannot deadlock on each other. If another request
 // started this attempt, its hold's or its attempt's unique key fails (23505), rolling back.
 async function startAttempt(
   service: ChatService,
@@ -104,80 +104,48 @@ async function startAttempt(
   client: PoolClient,
   input: Reservation & { attempt: number },
 ): Promise<Attempted> {
+  const userId = request.user.id;
   const answerId = randomUUID();
   const holdKey = holdKeyOf(request, input.question, input.attempt);
-  // Issued in this order; settled only once all are, so a late read of the ledger's runs after all.
-  const outcomes = await Promise.allSettled([
-    placeHold(service, request, client, input),
-    saveQuestion(service, request, client, input.question, holdKey),
-    conversations.startAnswer(client, {
-      userId: request.user.id,
-      id: answerId,
-      conversationId: request.conversationId,
-      replyTo: input.question.id,
-      attempt: input.attempt,
-      onlyIfHold: holdKey,
-    }),
-  ]);
-  const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason] : []));
-  // A racing request's attempt or hold (23505) outranks the failures it caused after it.
-  const taken = failures.find((error) => errorCode(error) === uniqueViolation);
-  if (taken !== undefined) throw taken;
-  if (failures.length > 0) throw failures[0];
-  const [placed] = outcomes;
-  if (placed.status !== "fulfilled") throw new Error("unreachable: the hold failed without a failure");
-  return placed.value === "taken" ? { taken: true } : { answerId, holdId: placed.value.holdId };
-}
-
-function saveQuestion(
-  service: ChatService,
-  request: ChatRequest,
-  client: PoolClient,
-  question: Question,
-  onlyIfHold: string,
-) {
-  return conversations.saveQuestion(client, {
-    userId: request.user.id,
-    conversationId: request.conversationId,
-    title: titleOf(question.text),
-    model: service.model.id,
-    messageId: question.id,
-    parts: [{ type: "text", text: question.text }],
-    onlyIfHold,
+  const { result: placed } = await service.ledger.placeHoldThen({
+    client,
+    userId,
+    amountCents: input.heldCents,
+    idempotencyKey: holdKey,
+    description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
+    writes: [
+      conversations.saveQuestionWrite({
+        userId,
+        conversationId: request.conversationId,
+        title: titleOf(input.question.text),
+        model: service.model.id,
+        messageId: input.question.id,
+        parts: [{ type: "text", text: input.question.text }],
+        holdKey,
+      }),
+      conversations.startAnswerWrite({
+        userId,
+        id: answerId,
+        conversationId: request.conversationId,
+        replyTo: input.question.id,
+        attempt: input.attempt,
+        holdKey,
+      }),
+    ],
   });
+  // Its key holds another amount: the same message id sent with another history (or other words),
+  // so its attempt exists; what was saved decides whether it is replayed or refused.
+  if (placed.error?.code === "IDEMPOTENCY_KEY_REUSED") return { taken: true };
+  if (placed.error) unwrap(placed);
+  if (placed.data === null) throw inProgress();
+  // Its key was placed before: this attempt exists (or is being started by a racing request).
+  if (placed.data.replayed) return { taken: true };
+  return { answerId, holdId: placed.data.hold.id };
 }
 
 /** The hold's idempotency key: one per user, question and attempt. */
 function holdKeyOf(request: ChatRequest, question: Question, attempt: number): string {
   return `chat:${request.user.id}:${question.id}:${attempt}`;
-}
-
-async function placeHold(
-  service: ChatService,
-  request: ChatRequest,
-  client: PoolClient,
-  input: Reservation & { attempt: number },
-): Promise<{ holdId: string } | "taken"> {
-  const userId = request.user.id;
-  const placed = await service.ledger.placeHold({
-    client,
-    // Any error rolls this whole transaction back, so the hold needs no savepoint of its own; and
-    // the question and attempt recognise the hold as this transaction's by its row's xmin, which a
-    // savepoint would make a subtransaction's.
-    savepoint: false,
-    userId,
-    amountCents: input.heldCents,
-    idempotencyKey: holdKeyOf(request, input.question, input.attempt),
-    description: `Chat answer by ${service.model.id} (at most ${service.maxOutputTokens} output tokens)`,
-  });
-  // Its key holds another amount: the same message id sent with another history (or other words),
-  // so its attempt exists; what was saved decides below whether it is replayed or refused.
-  if (placed.error?.code === "IDEMPOTENCY_KEY_REUSED") return "taken";
-  if (placed.error) unwrap(placed);
-  if (placed.data === null) throw inProgress();
-  // Its key was placed before: this attempt exists (or is being started by a racing request).
-  if (placed.data.replayed) return "taken";
-  return { holdId: placed.data.hold.id };
 }
 
 const longestTitle = 80;

@@ -1,4 +1,5 @@
-import { statement } from "../db/statement.js";
+import type { PoolClient } from "../db/pool.js";
+import { queryConfig, statement } from "../db/statement.js";
 import { isRecoverableUniqueViolation, read, runAtomic, type Target } from "./execute.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type BalanceRow, type HoldRow, toBalance, toHold } from "./rows.js";
@@ -13,8 +14,8 @@ export type PlaceHoldInput = {
   ttlSeconds: number;
 };
 
-type HoldResult = { hold: Hold; balance: Balance; replayed: boolean };
-type HoldBalanceRow = BalanceRow & { hold: HoldRow };
+export type HoldPlacement = { hold: Hold; balance: Balance; replayed: boolean };
+export type HoldBalanceRow = BalanceRow & { hold: HoldRow };
 
 // Reserve and record in one statement: the reservation happens only if available credit covers it,
 // and a replayed key fails the hold's unique constraint, which undoes the reservation with it. A key
@@ -47,22 +48,43 @@ const replayStatement = statement(
 );
 
 /** Reserves credit until it is settled, released or expires; see Ledger.placeHold. */
-export async function placeHold(target: Target, input: PlaceHoldInput): Promise<Result<HoldResult>> {
-  const problem = checkChange(input) ?? checkTtl(input.ttlSeconds);
+export async function placeHold(target: Target, input: PlaceHoldInput): Promise<Result<HoldPlacement>> {
+  const problem = checkPlaceHold(input);
   if (problem) return problem;
   let rows: HoldBalanceRow[];
   try {
-    rows = await runAtomic<HoldBalanceRow>(target, placeStatement, [
-      input.userId,
-      input.amountCents,
-      input.idempotencyKey,
-      input.description ?? "",
-      input.ttlSeconds,
-    ]);
+    rows = await runAtomic<HoldBalanceRow>(target, placeStatement, placeValues(input));
   } catch (error) {
     if (!isRecoverableUniqueViolation(target, error, "holds_idempotency_key_key")) throw error;
     rows = [];
   }
+  return placementOf(target, input, rows);
+}
+
+export function checkPlaceHold(input: PlaceHoldInput): Result<never> | null {
+  return checkChange(input) ?? checkTtl(input.ttlSeconds);
+}
+
+/**
+ * Sends the hold's statement on the caller's transaction now, not after an await, and without a
+ * savepoint: the hold protocol's ordering rule rests on both (hold-protocol.ts). Not async on purpose.
+ */
+export function sendPlaceHold(client: PoolClient, input: PlaceHoldInput): Promise<HoldBalanceRow[]> {
+  return client
+    .query<HoldBalanceRow>(queryConfig(placeStatement, placeValues(input)))
+    .then((result) => result.rows);
+}
+
+function placeValues(input: PlaceHoldInput): unknown[] {
+  return [input.userId, input.amountCents, input.idempotencyKey, input.description ?? "", input.ttlSeconds];
+}
+
+/** What the hold statement's rows mean: the hold placed, or the first one replayed, or why not. */
+export async function placementOf(
+  target: Target,
+  input: PlaceHoldInput,
+  rows: HoldBalanceRow[],
+): Promise<Result<HoldPlacement>> {
   const row = rows[0];
   if (!row) return (await replayHold(target, input)) ?? explainRefusal(target, input);
   const placed = { hold: toHold(row.hold), balance: toBalance(row), replayed: false };
@@ -83,7 +105,7 @@ function checkTtl(ttlSeconds: unknown): Result<never> | null {
   return fail("INVALID_ARGUMENT", `ttlSeconds must be a whole number from 1 to ${maxTtlSeconds}.`);
 }
 
-async function replayHold(target: Target, input: PlaceHoldInput): Promise<Result<HoldResult> | null> {
+async function replayHold(target: Target, input: PlaceHoldInput): Promise<Result<HoldPlacement> | null> {
   const [row] = await read<HoldBalanceRow>(target, replayStatement, [input.idempotencyKey]);
   if (!row) return null;
   const hold = toHold(row.hold);
@@ -96,7 +118,7 @@ async function replayHold(target: Target, input: PlaceHoldInput): Promise<Result
   return ok({ hold, balance: toBalance(row), replayed: true });
 }
 
-async function explainRefusal(target: Target, input: PlaceHoldInput): Promise<Result<HoldResult>> {
+async function explainRefusal(target: Target, input: PlaceHoldInput): Promise<Result<HoldPlacement>> {
   const [row] = await read<BalanceRow>(
     target,
     "select user_id, balance_cents, held_cents from credits.accounts where user_id = $1",

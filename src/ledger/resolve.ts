@@ -1,4 +1,5 @@
-import { statement } from "../db/statement.js";
+import type { PoolClient } from "../db/pool.js";
+import { queryConfig, statement } from "../db/statement.js";
 import { read, runAtomic, type Target } from "./execute.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type BalanceRow, type EntryRow, type HoldRow, toBalance, toEntry, toHold } from "./rows.js";
@@ -12,8 +13,10 @@ import {
   maxReferenceLength,
 } from "./validate.js";
 
-type Resolution = { hold: Hold; entry: Entry | null; balance: Balance };
-type ResolveRow = BalanceRow & { hold: HoldRow; entry: EntryRow | null };
+export type Resolution = { hold: Hold; entry: Entry | null; balance: Balance };
+export type Release = { hold: Hold; balance: Balance };
+export type ResolveRow = BalanceRow & { hold: HoldRow; entry: EntryRow | null };
+export type SettleInput = { holdId: string; amountCents: number; description?: string; reference?: string };
 
 // Settling is one statement: the hold leaves `open` (only one statement can make that change, so it
 // resolves once), the account drops the whole reservation and is charged the settled part, and the
@@ -66,22 +69,40 @@ const releaseStatement = statement(
 );
 
 /** Charges up to the held amount and frees the rest, once; see Ledger.settleHold. */
-export async function settleHold(
-  target: Target,
-  input: { holdId: string; amountCents: number; description?: string; reference?: string },
-): Promise<Result<Resolution>> {
-  const problem =
+export async function settleHold(target: Target, input: SettleInput): Promise<Result<Resolution>> {
+  const problem = checkSettleHold(input);
+  if (problem) return problem;
+  const rows = await runAtomic<ResolveRow>(target, settleStatement, settleValues(input));
+  return settlementOf(target, input, rows);
+}
+
+export function checkSettleHold(input: SettleInput): Result<never> | null {
+  return (
     checkHoldId(input.holdId) ??
     checkAmount(input.amountCents, 0) ??
     checkOptionalText("reference", input.reference, maxReferenceLength) ??
-    checkOptionalText("description", input.description, maxDescriptionLength);
-  if (problem) return problem;
-  const [row] = await runAtomic<ResolveRow>(target, settleStatement, [
-    input.holdId,
-    input.amountCents,
-    input.reference ?? null,
-    input.description ?? null,
-  ]);
+    checkOptionalText("description", input.description, maxDescriptionLength)
+  );
+}
+
+/** Sends the settle statement now, without a savepoint, for the hold protocol (hold-protocol.ts). */
+export function sendSettleHold(client: PoolClient, input: SettleInput): Promise<ResolveRow[]> {
+  return client
+    .query<ResolveRow>(queryConfig(settleStatement, settleValues(input)))
+    .then((result) => result.rows);
+}
+
+function settleValues(input: SettleInput): unknown[] {
+  return [input.holdId, input.amountCents, input.reference ?? null, input.description ?? null];
+}
+
+/** What the settle statement's rows mean: the settlement, or why the hold could not be settled. */
+export async function settlementOf(
+  target: Target,
+  input: SettleInput,
+  rows: ResolveRow[],
+): Promise<Result<Resolution>> {
+  const [row] = rows;
   if (!row) return explainUnresolved(target, input.holdId, input.amountCents);
   const resolution = toResolution(row);
   assertInvariant(
@@ -93,16 +114,40 @@ export async function settleHold(
 }
 
 /** Frees an open hold without charging, once; see Ledger.releaseHold. */
-export async function releaseHold(
-  target: Target,
-  input: { holdId: string },
-): Promise<Result<{ hold: Hold; balance: Balance }>> {
+export async function releaseHold(target: Target, input: { holdId: string }): Promise<Result<Release>> {
   const problem = checkHoldId(input.holdId);
   if (problem) return problem;
-  const [row] = await runAtomic<ResolveRow>(target, releaseStatement, [input.holdId]);
+  const rows = await runAtomic<ResolveRow>(target, releaseStatement, [input.holdId]);
+  return releaseOf(target, input, rows);
+}
+
+/** Sends the release statement now, without a savepoint, for the hold protocol (hold-protocol.ts). */
+export function sendReleaseHold(client: PoolClient, input: { holdId: string }): Promise<ResolveRow[]> {
+  return client
+    .query<ResolveRow>(queryConfig(releaseStatement, [input.holdId]))
+    .then((result) => result.rows);
+}
+
+/** What the release statement's rows mean: the release, or why the hold could not be released. */
+export async function releaseOf(
+  target: Target,
+  input: { holdId: string },
+  rows: ResolveRow[],
+): Promise<Result<Release>> {
+  const [row] = rows;
   if (!row) return explainUnresolved(target, input.holdId, 0);
   const { hold, balance } = toResolution(row);
   return ok({ hold, balance });
+}
+
+const holdStatement = statement("ledger_hold", "select * from credits.holds where id = $1::bigint");
+
+/** The hold as it is now: still open, or how it resolved; see Ledger.getHold. */
+export async function getHold(target: Target, holdId: string): Promise<Result<Hold>> {
+  const problem = checkHoldId(holdId);
+  if (problem) return problem;
+  const [row] = await read<HoldRow>(target, holdStatement, [holdId]);
+  return row ? ok(toHold(row)) : fail("HOLD_NOT_FOUND", `No hold ${holdId}.`);
 }
 
 function toResolution(row: ResolveRow): Resolution {
@@ -115,15 +160,15 @@ function toResolution(row: ResolveRow): Resolution {
   return resolution;
 }
 
-function checkHoldId(holdId: unknown): Result<never> | null {
+export function checkHoldId(holdId: unknown): Result<never> | null {
   return isIdText(holdId) ? null : fail("INVALID_ARGUMENT", "holdId must be the id placeHold returned.");
 }
 
 /** Why a hold could not be resolved: unknown, already resolved, expired, or asked for too much. */
 async function explainUnresolved<T>(target: Target, holdId: string, amountCents: number): Promise<Result<T>> {
-  const [row] = await read<HoldRow>(target, "select * from credits.holds where id = $1::bigint", [holdId]);
-  if (!row) return fail("HOLD_NOT_FOUND", `No hold ${holdId}.`);
-  const hold = toHold(row);
+  const found = await getHold(target, holdId);
+  if (!found.data) return fail("HOLD_NOT_FOUND", `No hold ${holdId}.`);
+  const hold = found.data;
   if (hold.status !== "open") {
     return fail("HOLD_NOT_OPEN", `Hold ${holdId} is already ${hold.status}; a hold resolves exactly once.`);
   }
