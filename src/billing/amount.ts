@@ -1,11 +1,8 @@
 import type { Config } from "../config.js";
+import { formatCents } from "../shared/money.js";
 
-/** `1234` and `"usd"` → `"$12.34"` (`-1234` → `"-$12.34"`); other currencies as `12.34 EUR`. */
-export function formatCents(amountCents: number, currency: string): string {
-  const sign = amountCents < 0 ? "-" : "";
-  const units = (Math.abs(amountCents) / 100).toFixed(2);
-  return currency.toLowerCase() === "usd" ? `${sign}$${units}` : `${sign}${units} ${currency.toUpperCase()}`;
-}
+// Billing's descriptions and the command line are plain text: the shared formatter's default hyphen-minus.
+export { formatCents };
 
 /**
  * Why `amountCents` is not a top-up amount the settings allow, or null when it is. The message says

@@ -1,4 +1,6 @@
 import { type PoolClient, transaction } from "../db/pool.js";
+import type { BillingContext } from "./context.js";
+import { fulfilCheckout, reconcileClawbacks } from "./fulfil.js";
 import {
   lockPaymentByIntent,
   lockPaymentIntent,
@@ -8,9 +10,7 @@ import {
   reportRefund,
   setStripeEventUser,
   updatePayment,
-} from "../ledger/payments.js";
-import type { BillingContext } from "./context.js";
-import { fulfilCheckout, reconcileClawbacks } from "./fulfil.js";
+} from "./payments.js";
 import type { Stripe } from "./stripe.js";
 import { checkoutFacts, disputeFacts, refundFacts } from "./stripe-objects.js";
 

@@ -1,4 +1,7 @@
 import type { PoolClient } from "../db/pool.js";
+import { formatCents } from "./amount.js";
+import { type BillingContext, expectLedger } from "./context.js";
+import { ensurePayerAccount } from "./payer.js";
 import {
   disputesOf,
   lockPaymentIntent,
@@ -9,10 +12,7 @@ import {
   recordForeignPayment,
   reportedRefundCents,
   updatePayment,
-} from "../ledger/payments.js";
-import { formatCents } from "./amount.js";
-import { type BillingContext, expectLedger } from "./context.js";
-import { ensurePayerAccount } from "./payer.js";
+} from "./payments.js";
 import { type CheckoutFacts, disputeFavoursMerchant } from "./stripe-objects.js";
 
 export type FulfilOutcome =

@@ -1,9 +1,9 @@
+// Billing's repository: it owns payments, stripe_events, refund_reports, disputes; balances are the ledger's.
 import type { Pool, PoolClient } from "../db/pool.js";
 
 /**
- * SQL for the Stripe side of the credits schema: payments, stripe_events, refund_reports and
- * disputes. It lives in the ledger because only the ledger writes credit tables; billing decides
- * and calls these inside the same transaction as the ledger change they accompany.
+ * SQL for the Stripe side of the credits schema. Billing decides and calls these inside the same
+ * transaction as the ledger change they accompany, so a payment row and its credit commit together.
  */
 type Queryable = Pick<Pool | PoolClient, "query">;
 
@@ -258,10 +258,4 @@ export async function markDispute(
        user_id = coalesce(user_id, $4), updated_at = now() where dispute_id = $1`,
     [disputeId, change.clawedBack ?? null, change.returned ?? null, change.userId ?? null],
   );
-}
-
-/** Whether the user has a credits account, read on the caller's connection (no second one from the pool). */
-export async function accountExists(client: PoolClient, userId: string): Promise<boolean> {
-  const result = await client.query("select 1 from credits.accounts where user_id = $1", [userId]);
-  return result.rowCount === 1;
 }

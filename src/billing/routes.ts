@@ -7,6 +7,7 @@ import { AppError } from "../http/errors.js";
 import { parseInput, readJson } from "../http/validation.js";
 import { topupProblem } from "./amount.js";
 import { confirmCheckout, startCheckout } from "./checkout.js";
+import { checkoutProvider } from "./checkout-provider.js";
 import type { BillingContext, BillingDependencies } from "./context.js";
 import { type CheckoutAction, countAttempt, rateLimitedError } from "./rate-limit.js";
 import { refundSimulatedPayment } from "./simulated-refund.js";
@@ -56,7 +57,7 @@ function accountRoutes(context: BillingContext): Hono<AuthedEnv> {
     const { amountCents } = parseInput(checkoutInput, await readJson(httpContext));
     const problem = topupProblem(amountCents, context.config);
     if (problem) throw new AppError("INVALID_AMOUNT", 400, problem);
-    if (!context.stripe && !context.config.stripeSimulator) {
+    if (!checkoutProvider(context).available) {
       // The simulator hands out credits for free; behind a public URL that is real AI spend for nothing.
       throw new AppError(
         "CHECKOUT_NOT_CONFIGURED",
@@ -80,7 +81,7 @@ function accountRoutes(context: BillingContext): Hono<AuthedEnv> {
       user: httpContext.get("user"),
       checkoutSessionId: sessionId,
       // Only confirmations that ask Stripe count: the page's polling of a credited payment is free.
-      beforeStripeCall: () => limitAttempts(context, httpContext, "checkout_confirm"),
+      beforeLookUp: () => limitAttempts(context, httpContext, "checkout_confirm"),
     });
     return httpContext.json({ payment });
   });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Config } from "../config.js";
-import type { Payment } from "../ledger/payments.js";
+import type { Payment } from "./payments.js";
 import { signPayload } from "./stripe.js";
 
 /**

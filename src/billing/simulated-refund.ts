@@ -1,9 +1,9 @@
 import { transaction } from "../db/pool.js";
 import { AppError } from "../http/errors.js";
-import { findPayment, reportedRefundCents } from "../ledger/payments.js";
 import { formatCents } from "./amount.js";
-import { simulatedSessionPrefix } from "./checkout.js";
 import type { BillingContext } from "./context.js";
+import { findPayment, reportedRefundCents } from "./payments.js";
+import { simulatedSessionPrefix } from "./simulated-checkout.js";
 import { deliverEvent, refundedChargeEvent } from "./simulated-events.js";
 
 /**

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
-import { findPayment, type Payment } from "../ledger/payments.js";
 import { formatCents } from "./amount.js";
-import { simulatedSessionPrefix } from "./checkout.js";
 import type { BillingContext } from "./context.js";
+import { findPayment, type Payment } from "./payments.js";
+import { simulatedSessionPrefix } from "./simulated-checkout.js";
 import { completedSessionEvent, deliverEvent } from "./simulated-events.js";
 
 const sessionIdPattern = /^cs_sim_[0-9a-f]{32}$/;

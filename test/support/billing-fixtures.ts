@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import Stripe from "stripe";
+import { insertPendingPayment } from "../../src/billing/payments.js";
 import type { Pool } from "../../src/db/pool.js";
-import { insertPendingPayment } from "../../src/ledger/payments.js";
 
 /** Stripe-shaped objects and signed deliveries for the billing suites. */
 

@@ -1,9 +1,9 @@
 import { expect } from "vitest";
 import type { BillingContext } from "../../src/billing/context.js";
+import { insertPendingPayment } from "../../src/billing/payments.js";
 import { loadConfig } from "../../src/config.js";
 import { createApp } from "../../src/http/app.js";
 import { createLedger } from "../../src/ledger/index.js";
-import { insertPendingPayment } from "../../src/ledger/payments.js";
 import { createLogger } from "../../src/logger.js";
 import { type checkoutSession, signedDelivery, uniqueId, webhookSecret } from "./billing-fixtures.js";
 import { createTestDatabase } from "./database.js";
