@@ -3,6 +3,7 @@ import { EntryTable } from "../history/EntryTable.js";
 import { api } from "../shared/api.js";
 import { formatCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
+import { PagingFooter } from "../shared/PagingFooter.js";
 import type { Entry } from "../shared/types.js";
 import { useEntryPages } from "../shared/use-pages.js";
 import { AdjustmentForm } from "./AdjustmentForm.js";
@@ -85,12 +86,7 @@ export function AccountDetail({
       ) : !pages.loading ? (
         <p className="empty">No entries.</p>
       ) : null}
-      {pages.loading ? <p className="muted small">Loading…</p> : null}
-      {pages.nextCursor && !pages.loading ? (
-        <button type="button" className="button-secondary" onClick={pages.loadMore}>
-          Show older entries
-        </button>
-      ) : null}
+      <PagingFooter pages={pages} />
     </section>
   );
 }

@@ -1,4 +1,5 @@
 import { Notice } from "../shared/Notice.js";
+import { PagingFooter } from "../shared/PagingFooter.js";
 import { useEntryPages } from "../shared/use-pages.js";
 import { EntryTable } from "./EntryTable.js";
 
@@ -23,12 +24,7 @@ export function HistoryPanel({ currency }: { currency: string }) {
       ) : !pages.loading && !pages.error ? (
         <p className="empty">No activity yet. Purchases and AI usage will appear here.</p>
       ) : null}
-      {pages.loading ? <p className="muted small">Loading…</p> : null}
-      {pages.nextCursor && !pages.loading ? (
-        <button type="button" className="button-secondary" onClick={pages.loadMore}>
-          Show older entries
-        </button>
-      ) : null}
+      <PagingFooter pages={pages} />
     </section>
   );
 }

@@ -1,16 +1,17 @@
-/** `350` → `$3.50`, `-2` → `−$0.02`; other currencies as `3.50 EUR`. Cents stay integers until here. */
-export function formatCents(amountCents: number, currency = "usd"): string {
-  const sign = amountCents < 0 ? "−" : "";
-  const units = (Math.abs(amountCents) / 100).toFixed(2);
-  return currency.toLowerCase() === "usd" ? `${sign}$${units}` : `${sign}${units} ${currency.toUpperCase()}`;
+import { formatCents as formatCentsAs } from "../../../src/shared/money.js";
+import type { EntryKind } from "./types.js";
+
+/** `350` → `$3.50`, `-2` → `−$0.02`: the server's formatter, with the minus sign a page should show. */
+export function formatCents(amountCents: number, currency: string): string {
+  return formatCentsAs(amountCents, currency, { minus: "typographic" });
 }
 
 /** `+$3.00` for credits in, `−$0.02` for credits out: the ledger's way of showing a change. */
-export function formatChange(amountCents: number, currency = "usd"): string {
+export function formatChange(amountCents: number, currency: string): string {
   return amountCents > 0 ? `+${formatCents(amountCents, currency)}` : formatCents(amountCents, currency);
 }
 
-const kindWords: Record<string, string> = {
+const kindWords: Record<EntryKind, string> = {
   signup_bonus: "Welcome credit",
   purchase: "Credit purchase",
   usage: "AI usage",
@@ -20,8 +21,11 @@ const kindWords: Record<string, string> = {
   adjustment: "Adjustment",
 };
 
-/** A ledger kind in words a person reads. */
-export function kindInWords(kind: string): string {
+/**
+ * A ledger kind in words a person reads. The fallback is for a tab opened before a deploy that added
+ * a kind: the server's type is the promise, but this page may be older than the server.
+ */
+export function kindInWords(kind: EntryKind): string {
   return kindWords[kind] ?? kind.replace(/_/g, " ");
 }
 

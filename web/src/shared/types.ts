@@ -1,3 +1,7 @@
+import type { EntryKind } from "../../../src/ledger/types.js";
+
+export type { EntryKind };
+
 /** The server's answers, as DESIGN.md names them. */
 export type PublicConfig = {
   topup: { minCents: number; maxCents: number; stepCents: number; defaultCents: number };
@@ -10,19 +14,11 @@ export type User = { id: string; email: string; name: string; isAdmin: boolean }
 
 export type Me = { user: User; balanceCents: number; heldCents: number };
 
-export type EntryKind =
-  | "signup_bonus"
-  | "purchase"
-  | "usage"
-  | "refund"
-  | "dispute"
-  | "dispute_reversal"
-  | "adjustment";
-
+/** A ledger entry as JSON: not the server's `Entry`, whose dates are `Date`s and which carries more. */
 export type Entry = {
   id: string;
   amountCents: number;
-  kind: EntryKind | string;
+  kind: EntryKind;
   description: string;
   createdAt: string;
   reference?: string | null;

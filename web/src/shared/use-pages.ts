@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { type ApiError, api } from "./api.js";
 import type { Entry, EntryPage } from "./types.js";
 
-type Pages = {
+export type Pages = {
   entries: Entry[];
   nextCursor: string | null;
   loading: boolean;
