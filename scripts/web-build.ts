@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "..");
 const sourceDirectory = join(root, "web");
 // The web app bundles these too (pure modules such as the money formatter), so they date the build as well.
-const sharedDirectory = join(root, "src", "shared");
+const sharedDirectory = join(root, "src", "kit");
 const builtPage = join(root, "dist", "web", "index.html");
 
 function newestChangeMs(directory: string): number {
@@ -17,12 +17,12 @@ function newestChangeMs(directory: string): number {
   return newest;
 }
 
-/** Why dist/web must be rebuilt, or null when it is newer than everything under web/ and src/shared/. */
+/** Why dist/web must be rebuilt, or null when it is newer than everything under web/ and src/kit/ (which the web app imports from). */
 export function webBuildStaleReason(): string | null {
   if (!existsSync(builtPage)) return "the web app has not been built yet";
   const builtMs = statSync(builtPage).mtimeMs;
   if (newestChangeMs(sourceDirectory) > builtMs) return "web/ changed since the last build";
-  if (newestChangeMs(sharedDirectory) > builtMs) return "src/shared/ changed since the last build";
+  if (newestChangeMs(sharedDirectory) > builtMs) return "src/kit/ changed since the last build";
   return null;
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiBodyLimitBytes } from "../src/http/body-limit.js";
+import { apiBodyLimitBytes } from "../src/kit/body-limit.js";
 import { createTestApp, type SignedUp, type TestApp } from "./support/app.js";
 
 let test: TestApp;

@@ -2,10 +2,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireAdmin } from "../auth/require-admin.js";
 import type { AuthedEnv } from "../auth/types.js";
-import type { AppDependencies } from "../http/app.js";
-import { unwrap } from "../http/ledger-errors.js";
-import { parseInput, readJson } from "../http/validation.js";
-import { searchAccounts } from "../ledger/index.js";
+import type { Dependencies } from "../dependencies.js";
+import { parseInput, readJson } from "../kit/validation.js";
+import { searchAccounts, unwrap } from "../ledger/index.js";
 
 const maxAdjustmentCents = 100_000_000;
 
@@ -31,7 +30,7 @@ const pageInput = z.object({
  * Admin routes: find accounts, read their ledger, and add or remove credits with a reason. Every
  * change goes through the ledger with the admin's idempotency key, so a double click changes once.
  */
-export function adminRoutes(dependencies: AppDependencies): Hono<AuthedEnv> {
+export function adminRoutes(dependencies: Dependencies): Hono<AuthedEnv> {
   const { pool, ledger } = dependencies;
   const routes = new Hono<AuthedEnv>();
   routes.use("/admin/*", requireAdmin);

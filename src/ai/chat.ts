@@ -1,7 +1,7 @@
 import type { ModelMessage } from "ai";
 import type { Pool } from "../db/pool.js";
-import { AppError } from "../http/errors.js";
-import { unwrap } from "../http/ledger-errors.js";
+import { AppError } from "../kit/errors.js";
+import { unwrap } from "../ledger/index.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import type * as conversations from "./conversations.js";
@@ -86,7 +86,7 @@ function replay(service: ChatService, request: ChatRequest, saved: conversations
 export async function answerChat(service: ChatService, request: ChatRequest): Promise<Response> {
   const question = request.messages.at(-1);
   if (question?.role !== "user") {
-    throw new AppError("INVALID_REQUEST", 400, "The last message must be the user's question.");
+    throw new AppError("INVALID_REQUEST", "The last message must be the user's question.");
   }
   const estimatedInputTokens = countPromptTokens(request.messages);
   const heldCents = holdCents(service, estimatedInputTokens);

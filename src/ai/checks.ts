@@ -1,5 +1,5 @@
-import type { Check } from "../cli/checks.js";
 import type { Config } from "../config.js";
+import type { Check } from "../kit/check.js";
 import { ModelConfigError, resolveModel } from "./models.js";
 import { costCents } from "./pricing.js";
 

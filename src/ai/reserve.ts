@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { errorCode, type PoolClient, together, transaction } from "../db/pool.js";
-import { AppError } from "../http/errors.js";
-import { unwrap } from "../http/ledger-errors.js";
+import { AppError } from "../kit/errors.js";
+import { unwrap } from "../ledger/index.js";
 import type { ChatRequest, ChatService } from "./chat.js";
 import * as conversations from "./conversations.js";
 import { conflictAttempts } from "./metered-stream.js";
@@ -17,14 +17,13 @@ type Reservation = { question: Question; heldCents: number };
 const uniqueViolation = "23505";
 
 const inProgress = () =>
-  new AppError("CHAT_IN_PROGRESS", 409, "This message is already being answered. Wait for that answer.");
+  new AppError("CHAT_IN_PROGRESS", "This message is already being answered. Wait for that answer.");
 
 // The message id is the idempotency key of its answer; the same id with other words would be
 // answered (or replayed) as the question it first named.
 const keyReused = () =>
   new AppError(
     "IDEMPOTENCY_KEY_REUSED",
-    409,
     "This message id was already used for a different question. Send the new question with a new message id.",
   );
 

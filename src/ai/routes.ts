@@ -2,18 +2,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AuthedEnv } from "../auth/types.js";
 import type { Config } from "../config.js";
-import type { Pool } from "../db/pool.js";
-import { limitBody } from "../http/body-limit.js";
-import { AppError } from "../http/errors.js";
-import { parseInput, readJson } from "../http/validation.js";
-import type { Ledger } from "../ledger/types.js";
-import type { Logger } from "../logger.js";
+import type { Dependencies } from "../dependencies.js";
+import { limitBody } from "../kit/body-limit.js";
+import { AppError } from "../kit/errors.js";
+import { parseInput, readJson } from "../kit/validation.js";
 import { answerChat, type ChatService, holdCents } from "./chat.js";
 import { listConversations, readConversation } from "./conversations.js";
 import { type ChatModel, resolveModel } from "./models.js";
 import { countPromptTokens, countPromptTokensYielding } from "./tokens.js";
-
-export type ChatDependencies = { config: Config; pool: Pool; logger: Logger; ledger: Ledger };
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "must be 1 to 100 letters, digits, _ or -");
 // Limits on everything a client sends: at most 200 messages of 100 parts; how much text they carry is
@@ -56,7 +52,6 @@ function checkLengths(config: Config, messages: TextMessage[]): void {
   if (tooLong !== -1) {
     throw new AppError(
       "MESSAGE_TOO_LONG",
-      400,
       `Message ${tooLong + 1} has ${messages[tooLong]?.text.length} characters; a question may have at most ${config.chatMaxMessageChars} (CHAT_MAX_MESSAGE_CHARS). Shorten it or split it into several questions.`,
       { limitChars: config.chatMaxMessageChars, setting: "CHAT_MAX_MESSAGE_CHARS" },
     );
@@ -65,7 +60,6 @@ function checkLengths(config: Config, messages: TextMessage[]): void {
   if (promptChars > config.chatMaxPromptChars) {
     throw new AppError(
       "PAYLOAD_TOO_LARGE",
-      413,
       `This conversation has ${promptChars} characters; a chat may send at most ${config.chatMaxPromptChars} (CHAT_MAX_PROMPT_CHARS). Start a new conversation.`,
       { limitChars: config.chatMaxPromptChars, setting: "CHAT_MAX_PROMPT_CHARS" },
     );
@@ -79,10 +73,7 @@ function checkLengths(config: Config, messages: TextMessage[]): void {
  * @example
  * app.route("/", chatRoutes(dependencies));
  */
-export function chatRoutes(
-  dependencies: ChatDependencies,
-  options: { model?: ChatModel } = {},
-): Hono<AuthedEnv> {
+export function chatRoutes(dependencies: Dependencies, options: { model?: ChatModel } = {}): Hono<AuthedEnv> {
   const { config, pool, logger, ledger } = dependencies;
   const model =
     options.model ?? resolveModel(config, { demoWordDelayMs: config.nodeEnv === "test" ? 0 : 20 });
@@ -155,7 +146,7 @@ export function chatRoutes(
       conversationId,
       limit: longestConversation,
     });
-    if (!found) throw new AppError("NOT_FOUND", 404, "No conversation of yours has this id.");
+    if (!found) throw new AppError("NOT_FOUND", "No conversation of yours has this id.");
     return context.json(found);
   });
 

@@ -1,4 +1,4 @@
-import { errorBody } from "../http/errors.js";
+import { errorBody } from "../kit/errors.js";
 import type { Logger } from "../logger.js";
 
 type Translation = { code: string; message: string };

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import type { Config } from "../config.js";
-import { AppError } from "../http/errors.js";
-import { parseInput } from "../http/validation.js";
+import { AppError } from "../kit/errors.js";
+import { parseInput } from "../kit/validation.js";
 import type { Logger } from "../logger.js";
 import { type Auth, authBasePath, passwordLengthLimits } from "./better-auth.js";
 import { clientAddress, clientAddressHeader, proxyHeaderWarning } from "./client-address.js";
@@ -39,7 +39,6 @@ function parseJson(text: string): unknown {
   } catch {
     throw new AppError(
       "INVALID_JSON",
-      400,
       "The request body must be valid JSON with Content-Type: application/json.",
       { fields: ["body"] },
     );

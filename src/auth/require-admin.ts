@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../kit/errors.js";
 import type { AuthedEnv } from "./types.js";
 
 /**
@@ -10,7 +10,6 @@ export const requireAdmin: MiddlewareHandler<AuthedEnv> = async (context, next) 
   if (!context.get("user")?.isAdmin) {
     throw new AppError(
       "FORBIDDEN",
-      403,
       "Only admins can do this: an account whose email is listed in ADMIN_EMAILS and verified (sign in with Google, or have an operator run `npm run cli -- verify-email <email>`).",
     );
   }

@@ -1,8 +1,6 @@
 import { Hono } from "hono";
-import { withUser } from "../db/with-user.js";
-import type { AppDependencies } from "../http/app.js";
-import { limitBody } from "../http/body-limit.js";
-import { findBalance } from "../ledger/index.js";
+import type { Dependencies } from "../dependencies.js";
+import { limitBody } from "../kit/body-limit.js";
 import { authBasePath, createAuth } from "./better-auth.js";
 import { authHandler } from "./handler.js";
 import { sameOriginOnly } from "./same-origin.js";
@@ -25,7 +23,7 @@ const authBodyLimitBytes = 16 * 1024;
  * @example
  * app.route("/", authRoutes(dependencies));
  */
-export function authRoutes(dependencies: AppDependencies): Hono<AuthedEnv> {
+export function authRoutes(dependencies: Dependencies): Hono<AuthedEnv> {
   const { config, pool, logger, ledger } = dependencies;
   const auth = createAuth({ config, pool, logger });
   const gate = requireUser({ auth, config, ledger, logger });
@@ -38,17 +36,6 @@ export function authRoutes(dependencies: AppDependencies): Hono<AuthedEnv> {
   );
   routes.on(["GET", "POST"], `${authBasePath}/*`, authHandler({ auth, config, logger }));
   routes.use("/api/*", (context, next) => (isPublic(context.req.path) ? next() : gate(context, next)));
-
-  routes.get("/api/me", async (context) => {
-    const user = context.get("user");
-    // Read as the user under row-level security, the way every user-facing read runs.
-    const balance = await withUser(pool, user, (client) => findBalance({ pool, client }, user.id));
-    return context.json({
-      user,
-      balanceCents: balance?.balanceCents ?? 0,
-      heldCents: balance?.heldCents ?? 0,
-    });
-  });
 
   return routes;
 }

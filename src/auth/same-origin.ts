@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../kit/errors.js";
 
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -25,7 +25,6 @@ export function sameOriginOnly(options: { appUrl: string; exempt: string[] }): M
     if (crossSite) {
       throw new AppError(
         "CROSS_SITE_REQUEST",
-        403,
         `This request came from another site (${origin ?? site}); send it from ${allowedOrigin}.`,
       );
     }

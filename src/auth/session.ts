@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../kit/errors.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import type { Auth } from "./better-auth.js";
@@ -42,7 +42,6 @@ function accountEnsurer(dependencies: Dependencies) {
       );
       throw new AppError(
         "ACCOUNT_UNAVAILABLE",
-        500,
         "Your credits account could not be opened. Try again, or contact support if it persists.",
       );
     }
@@ -77,7 +76,7 @@ export function requireUser(dependencies: Dependencies): MiddlewareHandler<Authe
       returnHeaders: true,
     });
     if (!session) {
-      throw new AppError("UNAUTHENTICATED", 401, "Sign in first, then send the request again.");
+      throw new AppError("UNAUTHENTICATED", "Sign in first, then send the request again.");
     }
     const user = toSessionUser(session.user, dependencies.config.adminEmails);
     await ensureAccount(user);

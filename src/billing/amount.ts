@@ -1,5 +1,5 @@
 import type { Config } from "../config.js";
-import { formatCents } from "../shared/money.js";
+import { formatCents } from "../kit/money.js";
 
 // Billing's descriptions and the command line are plain text: the shared formatter's default hyphen-minus.
 export { formatCents };

@@ -1,6 +1,6 @@
 import type { SessionUser } from "../auth/types.js";
 import { transaction } from "../db/pool.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../kit/errors.js";
 import { checkoutProvider, type OpenedCheckout } from "./checkout-provider.js";
 import type { BillingContext } from "./context.js";
 import { fulfilCheckout } from "./fulfil.js";
@@ -53,7 +53,6 @@ function needsAttention(payment: Payment): AppError {
   const reason = payment.attention ?? "not_created_here";
   return new AppError(
     "PAYMENT_NEEDS_ATTENTION",
-    409,
     `${attentionMessages[reason]} Nothing was added to your balance; contact support with checkout id ${payment.checkoutSessionId} to have it credited or refunded.`,
   );
 }
@@ -72,7 +71,6 @@ export async function confirmCheckout(
   const { checkoutSessionId } = input;
   const notFound = new AppError(
     "PAYMENT_NOT_FOUND",
-    404,
     "No checkout with this id was started from Coinslot for you. Start a new purchase from the buy-credits form.",
   );
   const known = await findPayment(context.pool, checkoutSessionId);

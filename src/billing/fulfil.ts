@@ -1,6 +1,7 @@
 import type { PoolClient } from "../db/pool.js";
+import { unwrap } from "../ledger/index.js";
 import { formatCents } from "./amount.js";
-import { type BillingContext, expectLedger } from "./context.js";
+import type { BillingContext } from "./context.js";
 import { ensurePayerAccount } from "./payer.js";
 import {
   disputesOf,
@@ -110,7 +111,7 @@ export async function fulfilCheckout(
     return "unknown_user";
   }
   const { amountCents, currency } = payment;
-  expectLedger(
+  unwrap(
     await context.ledger.grant({
       userId: payment.userId,
       amountCents,
@@ -120,7 +121,6 @@ export async function fulfilCheckout(
       description: `Bought ${formatCents(amountCents, currency)} of credits`,
       client,
     }),
-    "crediting the purchase",
   );
   await updatePayment(client, payment.checkoutSessionId, {
     paymentIntentId,
@@ -151,7 +151,7 @@ export async function reconcileClawbacks(
   const reference = payment.checkoutSessionId;
   const refundedCents = Math.min(await reportedRefundCents(client, paymentIntentId), payment.amountCents);
   if (refundedCents > payment.refundedCents) {
-    expectLedger(
+    unwrap(
       await ledger.clawBack({
         userId: payment.userId,
         amountCents: refundedCents - payment.refundedCents,
@@ -162,14 +162,13 @@ export async function reconcileClawbacks(
         description: "Payment refunded",
         client,
       }),
-      "clawing back a refund",
     );
     await updatePayment(client, payment.checkoutSessionId, { refundedCents });
   }
   for (const dispute of await disputesOf(client, paymentIntentId)) {
     const favoursMerchant = disputeFavoursMerchant(dispute.status);
     if (!dispute.clawedBack && !favoursMerchant) {
-      expectLedger(
+      unwrap(
         await ledger.clawBack({
           userId: payment.userId,
           amountCents: dispute.amountCents,
@@ -179,11 +178,10 @@ export async function reconcileClawbacks(
           description: "Payment disputed",
           client,
         }),
-        "clawing back a dispute",
       );
       await markDispute(client, dispute.disputeId, { clawedBack: true, userId: payment.userId });
     } else if (dispute.clawedBack && !dispute.returned && favoursMerchant) {
-      expectLedger(
+      unwrap(
         await ledger.grant({
           userId: payment.userId,
           amountCents: dispute.amountCents,
@@ -193,7 +191,6 @@ export async function reconcileClawbacks(
           description: "Dispute closed in our favour",
           client,
         }),
-        "returning a won dispute",
       );
       await markDispute(client, dispute.disputeId, { returned: true });
     }

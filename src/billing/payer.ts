@@ -1,7 +1,7 @@
 import { findUserEmail } from "../auth/users.js";
 import type { PoolClient } from "../db/pool.js";
-import { findBalance } from "../ledger/index.js";
-import { type BillingContext, expectLedger } from "./context.js";
+import { findBalance, unwrap } from "../ledger/index.js";
+import type { BillingContext } from "./context.js";
 
 /**
  * Makes sure the payer has a credits account, creating it (with the starter credits, once) when
@@ -24,6 +24,6 @@ export async function ensurePayerAccount(
     signupBonusCents: context.config.newUserCreditsCents,
     client,
   });
-  expectLedger(opened, "opening the payer's account");
+  unwrap(opened);
   return true;
 }

@@ -1,5 +1,5 @@
 import type { Pool } from "../db/pool.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../kit/errors.js";
 
 /** What a person does that reaches Stripe and writes a row; each has its own count. */
 export type CheckoutAction = "checkout" | "checkout_confirm";
@@ -41,7 +41,6 @@ export async function countAttempt(
 export function rateLimitedError(retryAfterSeconds: number): AppError {
   return new AppError(
     "RATE_LIMITED",
-    429,
     `Too many checkout requests. Try again in ${retryAfterSeconds} seconds.`,
   );
 }

@@ -3,12 +3,13 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { requireAdmin } from "../auth/require-admin.js";
 import type { AuthedEnv } from "../auth/types.js";
-import { AppError } from "../http/errors.js";
-import { parseInput, readJson } from "../http/validation.js";
+import type { Dependencies } from "../dependencies.js";
+import { AppError } from "../kit/errors.js";
+import { parseInput, readJson } from "../kit/validation.js";
 import { topupProblem } from "./amount.js";
 import { confirmCheckout, startCheckout } from "./checkout.js";
 import { checkoutProvider } from "./checkout-provider.js";
-import type { BillingContext, BillingDependencies } from "./context.js";
+import type { BillingContext } from "./context.js";
 import { type CheckoutAction, countAttempt, rateLimitedError } from "./rate-limit.js";
 import { refundSimulatedPayment } from "./simulated-refund.js";
 import { simulatorRoutes } from "./simulator.js";
@@ -27,7 +28,6 @@ function requestKeyOf(header: string | undefined): string {
   if (!requestKeyPattern.test(header)) {
     throw new AppError(
       "INVALID_IDEMPOTENCY_KEY",
-      400,
       "Idempotency-Key must be 1 to 100 letters, digits, or . : _ -",
     );
   }
@@ -56,12 +56,11 @@ function accountRoutes(context: BillingContext): Hono<AuthedEnv> {
   app.post("/api/checkout", async (httpContext) => {
     const { amountCents } = parseInput(checkoutInput, await readJson(httpContext));
     const problem = topupProblem(amountCents, context.config);
-    if (problem) throw new AppError("INVALID_AMOUNT", 400, problem);
+    if (problem) throw new AppError("INVALID_AMOUNT", problem);
     if (!checkoutProvider(context).available) {
       // The simulator hands out credits for free; behind a public URL that is real AI spend for nothing.
       throw new AppError(
         "CHECKOUT_NOT_CONFIGURED",
-        503,
         "Buying credits is not set up: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (or STRIPE_SIMULATOR=on for a test deployment whose credits are free).",
       );
     }
@@ -108,7 +107,7 @@ function accountRoutes(context: BillingContext): Hono<AuthedEnv> {
  * @example
  * app.route("/", billingRoutes(dependencies));
  */
-export function billingRoutes(dependencies: BillingDependencies): Hono<AuthedEnv> {
+export function billingRoutes(dependencies: Dependencies): Hono<AuthedEnv> {
   const context: BillingContext = { ...dependencies, stripe: createStripeClient(dependencies.config) };
   const app = new Hono<AuthedEnv>();
   app.route("/", webhookRoutes(context));

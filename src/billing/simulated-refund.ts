@@ -1,5 +1,5 @@
 import { transaction } from "../db/pool.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../kit/errors.js";
 import { formatCents } from "./amount.js";
 import type { BillingContext } from "./context.js";
 import { findPayment, reportedRefundCents } from "./payments.js";
@@ -18,16 +18,14 @@ export async function refundSimulatedPayment(
   if (context.stripe || !input.checkoutSessionId.startsWith(simulatedSessionPrefix)) {
     throw new AppError(
       "NOT_SIMULATED",
-      409,
       "Only simulated payments are refunded here; refund real payments in Stripe's dashboard and the webhook claws the credit back.",
     );
   }
   const payment = await findPayment(context.pool, input.checkoutSessionId);
-  if (!payment) throw new AppError("PAYMENT_NOT_FOUND", 404, "No payment has this checkout session id.");
+  if (!payment) throw new AppError("PAYMENT_NOT_FOUND", "No payment has this checkout session id.");
   if (payment.status !== "paid" || !payment.paymentIntentId) {
     throw new AppError(
       "PAYMENT_NOT_PAID",
-      409,
       `This payment is ${payment.status}; only a paid one can be refunded.`,
     );
   }
@@ -45,7 +43,6 @@ export async function refundSimulatedPayment(
     if (!locked.rows[0]?.locked) {
       throw new AppError(
         "REFUND_IN_PROGRESS",
-        409,
         "Another refund of this payment is being applied; look at its history, then try again.",
       );
     }
@@ -53,11 +50,10 @@ export async function refundSimulatedPayment(
     const remainingCents = payment.amountCents - alreadyCents;
     const amountCents = input.amountCents ?? remainingCents;
     if (remainingCents <= 0)
-      throw new AppError("ALREADY_REFUNDED", 409, "This payment is already fully refunded.");
+      throw new AppError("ALREADY_REFUNDED", "This payment is already fully refunded.");
     if (amountCents < 1 || amountCents > remainingCents) {
       throw new AppError(
         "INVALID_AMOUNT",
-        400,
         `Refund from 1 to ${remainingCents} cents (${formatCents(remainingCents, payment.currency)} is left to refund).`,
       );
     }
@@ -68,7 +64,7 @@ export async function refundSimulatedPayment(
         { delivery, checkoutSessionId: payment.checkoutSessionId },
         "simulated refund failed",
       );
-      throw new AppError("WEBHOOK_NOT_APPLIED", 502, "The webhook did not apply the refund; try again.");
+      throw new AppError("REFUND_NOT_APPLIED", "The webhook did not apply the refund; try again.");
     }
     return { refundedCents, amountCents: payment.amountCents };
   });

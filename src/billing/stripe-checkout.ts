@@ -1,4 +1,4 @@
-import { AppError } from "../http/errors.js";
+import { AppError } from "../kit/errors.js";
 import type { Logger } from "../logger.js";
 import type { CheckoutProvider } from "./checkout-provider.js";
 import type { BillingContext } from "./context.js";
@@ -15,11 +15,7 @@ function stripeFailure(error: unknown): Record<string, unknown> {
 
 function stripeUnavailable(logger: Logger, error: unknown, what: string): AppError {
   logger.error({ stripe: stripeFailure(error) }, `stripe: ${what} failed`);
-  return new AppError(
-    "STRIPE_UNAVAILABLE",
-    502,
-    "The payment provider did not answer. Try again in a minute.",
-  );
+  return new AppError("STRIPE_UNAVAILABLE", "The payment provider did not answer. Try again in a minute.");
 }
 
 /**

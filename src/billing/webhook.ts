@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import { limitBody } from "../http/body-limit.js";
-import { AppError } from "../http/errors.js";
+import { limitBody } from "../kit/body-limit.js";
+import { AppError } from "../kit/errors.js";
 import { recordWebhookEvent } from "../metrics/registry.js";
 import type { BillingContext } from "./context.js";
 import { applyStripeEvent } from "./events.js";
@@ -24,7 +24,6 @@ export function webhookRoutes(context: BillingContext): Hono {
       if (!signature) {
         throw new AppError(
           "MISSING_SIGNATURE",
-          400,
           "No Stripe-Signature header. Send webhooks from Stripe (or `stripe listen`), not by hand.",
         );
       }
@@ -34,7 +33,6 @@ export function webhookRoutes(context: BillingContext): Hono {
         recordWebhookEvent("unverified", "bad_signature");
         throw new AppError(
           "INVALID_SIGNATURE",
-          400,
           `The Stripe signature does not match: ${verified.error} Check that STRIPE_WEBHOOK_SECRET is this endpoint's signing secret, that the body reaches the server unchanged, and that the server clock is right.`,
         );
       }
@@ -45,11 +43,7 @@ export function webhookRoutes(context: BillingContext): Hono {
       } catch (error) {
         recordWebhookEvent(event.type, "failed");
         context.logger.error({ err: error, eventId: event.id, type: event.type }, "stripe event not applied");
-        throw new AppError(
-          "WEBHOOK_NOT_APPLIED",
-          500,
-          "The event was not applied; Stripe will deliver it again.",
-        );
+        throw new AppError("WEBHOOK_NOT_APPLIED", "The event was not applied; Stripe will deliver it again.");
       }
       recordWebhookEvent(event.type, outcome);
       context.logger.info({ eventId: event.id, type: event.type, outcome }, "stripe event");

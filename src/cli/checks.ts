@@ -3,9 +3,7 @@ import { unverifiedEmails } from "../auth/email-verification.js";
 import { type Config, isLoopbackUrl } from "../config.js";
 import { type Migration, readMigrations } from "../db/migrate.js";
 import type { Pool } from "../db/pool.js";
-
-export type CheckLevel = "ok" | "warning" | "problem";
-export type Check = { level: CheckLevel; name: string; message: string };
+import type { Check } from "../kit/check.js";
 
 const ok = (name: string, message: string): Check => ({ level: "ok", name, message });
 const warning = (name: string, message: string): Check => ({ level: "warning", name, message });

@@ -1,8 +1,9 @@
 import { ConfigError, loadConfig } from "../config.js";
 import { openDatabaseForCommand } from "../db/database.js";
 import { readEnvironment } from "../environment.js";
+import type { Check } from "../kit/check.js";
 import { createLogger } from "../logger.js";
-import { type Check, configChecks, databaseChecks } from "./checks.js";
+import { configChecks, databaseChecks } from "./checks.js";
 
 const labels = { ok: "ok     ", warning: "warning", problem: "problem" } as const;
 

@@ -1,28 +1,24 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { accountRoutes } from "../account/routes.js";
 import { adminRoutes } from "../admin/routes.js";
 import { chatRoutes } from "../ai/routes.js";
 import { authRoutes } from "../auth/routes.js";
 import { billingRoutes } from "../billing/routes.js";
-import type { Config } from "../config.js";
-import type { Pool } from "../db/pool.js";
-import { historyRoutes } from "../ledger/history-routes.js";
-import type { Ledger } from "../ledger/types.js";
-import type { Logger } from "../logger.js";
+import type { Dependencies } from "../dependencies.js";
+import { limitApiBodies } from "../kit/body-limit.js";
+import { AppError, errorBody } from "../kit/errors.js";
+import { openHoldTotals } from "../ledger/index.js";
 import { measureRequests, metricsRoutes } from "../metrics/routes.js";
-import { limitApiBodies } from "./body-limit.js";
-import { AppError, errorBody } from "./errors.js";
 import { healthRoutes } from "./health.js";
 import { publicConfigRoutes } from "./public-config.js";
 import { webAppRoutes } from "./static.js";
-
-export type AppDependencies = { config: Config; pool: Pool; logger: Logger; ledger: Ledger };
 
 /**
  * The whole HTTP surface. Every capability mounts its routes here; errors of any route become
  * `{"error":{"code","message"}}` and anything unexpected is logged and answered 500 without internals.
  */
-export function createApp(dependencies: AppDependencies): Hono {
+export function createApp(dependencies: Dependencies): Hono {
   const { logger } = dependencies;
   const app = new Hono();
 
@@ -32,7 +28,7 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.route(
     "/",
     metricsRoutes({
-      pool: dependencies.pool,
+      openHoldTotals: () => openHoldTotals({ pool: dependencies.pool }),
       token: dependencies.config.metricsToken,
       requireToken: dependencies.config.nodeEnv === "production",
     }),
@@ -46,7 +42,7 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.route("/", billingRoutes(dependencies));
   app.route("/", chatRoutes(dependencies));
   app.route("/api", adminRoutes(dependencies));
-  app.route("/", historyRoutes(dependencies.pool));
+  app.route("/", accountRoutes(dependencies));
 
   // Last: the web app answers every other GET with its page, never a path the server owns.
   app.route("/", webAppRoutes());

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { Pool } from "../db/pool.js";
-import { errorBody } from "./errors.js";
+import { errorBody } from "../kit/errors.js";
 
 const healthTimeoutMs = 2_000;
 

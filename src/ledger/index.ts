@@ -11,6 +11,7 @@ import { expireHolds } from "./sweep.js";
 import type { Change, EntryKind, Guarded, Ledger, Result } from "./types.js";
 import { checkOneOf } from "./validate.js";
 
+export { maxPageSize } from "./accounts.js";
 export { holdPlacedByThisTransaction, holdResolvedAs } from "./hold-protocol.js";
 export {
   type EntryPage,
@@ -21,6 +22,7 @@ export {
   readEntryPage,
   searchAccounts,
 } from "./reads.js";
+export { unwrap } from "./results.js";
 export { createSpendBatcher, type SpendBatcher } from "./spend-batcher.js";
 export { startHoldSweeper } from "./sweeper.js";
 export type { Ledger } from "./types.js";

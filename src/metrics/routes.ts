@@ -1,9 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import type { Pool } from "../db/pool.js";
-import { AppError } from "../http/errors.js";
-import { openHoldTotals } from "../ledger/index.js";
+import { AppError } from "../kit/errors.js";
 import { httpRequests, openHolds, registry } from "./registry.js";
 
 /** Times every request, labelled by the matched route pattern (never the raw path, to bound labels). */
@@ -33,7 +31,8 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
  * <token>`, and with `requireToken` (production) not at all without it.
  */
 export function metricsRoutes(options: {
-  pool: Pool;
+  /** How many holds are open and what they reserve, read when scraped (the ledger's reader). */
+  openHoldTotals: () => Promise<{ count: number; cents: number }>;
   token: string | undefined;
   /** Production: counts of requests, payments and holds are for the operator, not the public. */
   requireToken: boolean;
@@ -42,21 +41,16 @@ export function metricsRoutes(options: {
     if (!options.token && options.requireToken) {
       throw new AppError(
         "METRICS_DISABLED",
-        403,
         "Metrics are off in production until METRICS_TOKEN is set; set it, then send `Authorization: Bearer <token>`.",
       );
     }
     if (options.token) {
       const given = context.req.header("authorization")?.replace(/^Bearer\s+/i, "");
       if (!tokenMatches(given, options.token)) {
-        throw new AppError(
-          "UNAUTHENTICATED",
-          401,
-          "Send the METRICS_TOKEN as `Authorization: Bearer <token>`.",
-        );
+        throw new AppError("UNAUTHENTICATED", "Send the METRICS_TOKEN as `Authorization: Bearer <token>`.");
       }
     }
-    const holds = await openHoldTotals({ pool: options.pool });
+    const holds = await options.openHoldTotals();
     openHolds.set({ measure: "count" }, holds.count);
     openHolds.set({ measure: "cents" }, holds.cents);
     return context.body(await registry.metrics(), 200, { "content-type": registry.contentType });

@@ -6,7 +6,7 @@ import { chatRoutes } from "../../src/ai/routes.js";
 import type { AuthedEnv, SessionUser } from "../../src/auth/types.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import type { Pool } from "../../src/db/pool.js";
-import { AppError, errorBody } from "../../src/http/errors.js";
+import { AppError, errorBody } from "../../src/kit/errors.js";
 import { createLedger } from "../../src/ledger/index.js";
 import { createLogger } from "../../src/logger.js";
 

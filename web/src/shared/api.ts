@@ -1,9 +1,19 @@
+import { type ErrorCode, isErrorCode } from "../../../src/kit/error-codes.js";
+
+/**
+ * What a failure is: one of the server's codes (one table, src/kit/error-codes.ts), `NETWORK` when the
+ * server could not be reached, `CHAT_FAILED` when an answer's stream broke off with a message that is
+ * not the server's JSON, or `UNRECOGNISED` for a code the table does not have (a Better Auth code
+ * passed through, a proxy's error page); the message is still the server's.
+ */
+export type ApiErrorCode = ErrorCode | "NETWORK" | "CHAT_FAILED" | "UNRECOGNISED";
+
 /**
  * The web app's only door to the server: JSON over HTTP with the session cookie. Failures are values
  * with a stable code and the server's message (which says what to do next), never thrown.
  */
 export type ApiError = {
-  code: string;
+  code: ApiErrorCode;
   message: string;
   status: number;
   fields?: string[];
@@ -33,7 +43,7 @@ export function readError(status: number, body: unknown): ApiError {
   const shape: ErrorShape = typeof outer.error === "object" && outer.error ? outer.error : outer;
   const fields = Array.isArray(shape.fields) ? shape.fields.map(String) : undefined;
   return {
-    code: typeof shape.code === "string" ? shape.code : `HTTP_${status}`,
+    code: typeof shape.code === "string" && isErrorCode(shape.code) ? shape.code : "UNRECOGNISED",
     message:
       typeof shape.message === "string" && shape.message
         ? shape.message

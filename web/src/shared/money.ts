@@ -1,4 +1,4 @@
-import { formatCents as formatCentsAs } from "../../../src/shared/money.js";
+import { formatCents as formatCentsAs } from "../../../src/kit/money.js";
 import type { EntryKind } from "./types.js";
 
 /** `350` → `$3.50`, `-2` → `−$0.02`: the server's formatter, with the minus sign a page should show. */

@@ -1,11 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AuthedEnv } from "../auth/types.js";
-import type { Pool } from "../db/pool.js";
 import { withUser } from "../db/with-user.js";
-import { parseInput } from "../http/validation.js";
-import { maxPageSize } from "./accounts.js";
-import { readEntryPage } from "./reads.js";
+import type { Dependencies } from "../dependencies.js";
+import { parseInput } from "../kit/validation.js";
+import { findBalance, maxPageSize, readEntryPage } from "../ledger/index.js";
 
 const largestBigint = 2n ** 63n - 1n;
 
@@ -23,12 +22,28 @@ const pageInput = z.object({
 });
 
 /**
- * `GET /api/ledger?limit=&cursor=`: the signed-in person's entries, newest first, in the contract's
- * shape. It reads through withUser, so row-level security, not the pager's WHERE, is what keeps other
- * people's rows out.
+ * The signed-in person's own account: `GET /api/me` (who they are, balance and held credit) and
+ * `GET /api/ledger?limit=&cursor=` (their entries, newest first, in the contract's shape). Both read
+ * through withUser, so row-level security, not a WHERE clause, is what keeps other people's rows out.
+ * Mounted after auth's gate, which puts `user` on the context.
+ *
+ * @example
+ * app.route("/", accountRoutes(dependencies));
  */
-export function historyRoutes(pool: Pool): Hono<AuthedEnv> {
-  return new Hono<AuthedEnv>().get("/api/ledger", async (context) => {
+export function accountRoutes({ pool }: Pick<Dependencies, "pool">): Hono<AuthedEnv> {
+  const routes = new Hono<AuthedEnv>();
+
+  routes.get("/api/me", async (context) => {
+    const user = context.get("user");
+    const balance = await withUser(pool, user, (client) => findBalance({ pool, client }, user.id));
+    return context.json({
+      user,
+      balanceCents: balance?.balanceCents ?? 0,
+      heldCents: balance?.heldCents ?? 0,
+    });
+  });
+
+  routes.get("/api/ledger", async (context) => {
     const { limit, cursor } = parseInput(pageInput, context.req.query());
     const user = context.get("user");
     const page = await withUser(pool, user, (client) =>
@@ -43,4 +58,6 @@ export function historyRoutes(pool: Pool): Hono<AuthedEnv> {
     }));
     return context.json({ entries, nextCursor: page.nextCursor });
   });
+
+  return routes;
 }

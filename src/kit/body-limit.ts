@@ -27,7 +27,6 @@ export function limitBody(options: { maxBytes: number; advice?: string }): Middl
     onError: () => {
       throw new AppError(
         "PAYLOAD_TOO_LARGE",
-        413,
         `The request body is larger than ${describeBytes(options.maxBytes)}, the most this route accepts. ${advice}`,
         { limitBytes: options.maxBytes },
       );

@@ -17,7 +17,7 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.ou
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const problems = result.error.issues.map(describeIssue);
-  throw new AppError("INVALID_REQUEST", 400, `Fix these fields and send again: ${problems.join("; ")}.`, {
+  throw new AppError("INVALID_REQUEST", `Fix these fields and send again: ${problems.join("; ")}.`, {
     fields: result.error.issues.map((issue) => issue.path.join(".") || "body"),
   });
 }
@@ -29,7 +29,6 @@ export async function readJson(context: Context): Promise<unknown> {
   } catch {
     throw new AppError(
       "INVALID_JSON",
-      400,
       "The request body must be valid JSON with Content-Type: application/json.",
     );
   }

@@ -1,0 +1,68 @@
+/**
+ * Every error code Coinslot answers, with the one HTTP status it always has. A code names a
+ * situation a client can act on, so a client (the web app imports `ErrorCode` as a type) can rely
+ * on it; the message that comes with it says what to do next. Add a code here before throwing it.
+ */
+export const errorStatus = {
+  // The request itself
+  INVALID_REQUEST: 400,
+  INVALID_JSON: 400,
+  INVALID_AMOUNT: 400,
+  INVALID_ARGUMENT: 400,
+  INVALID_IDEMPOTENCY_KEY: 400,
+  BAD_REQUEST: 400,
+  MESSAGE_TOO_LONG: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  CROSS_SITE_REQUEST: 403,
+  RATE_LIMITED: 429,
+
+  // Who is asking
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  INVALID_EMAIL_OR_PASSWORD: 401,
+  EMAIL_ALREADY_REGISTERED: 422,
+  INVALID_EMAIL: 400,
+  PASSWORD_TOO_SHORT: 400,
+  PASSWORD_TOO_LONG: 400,
+  METRICS_DISABLED: 403,
+
+  // The ledger
+  ACCOUNT_NOT_FOUND: 404,
+  INSUFFICIENT_CREDITS: 402,
+  HOLD_NOT_FOUND: 404,
+  HOLD_NOT_OPEN: 409,
+  IDEMPOTENCY_KEY_REUSED: 409,
+
+  // Chat
+  CHAT_IN_PROGRESS: 409,
+
+  // Buying and refunds
+  CHECKOUT_NOT_CONFIGURED: 503,
+  STRIPE_UNAVAILABLE: 502,
+  PAYMENT_NOT_FOUND: 404,
+  PAYMENT_NOT_PAID: 409,
+  PAYMENT_NEEDS_ATTENTION: 409,
+  ALREADY_REFUNDED: 409,
+  REFUND_IN_PROGRESS: 409,
+  NOT_SIMULATED: 409,
+  MISSING_SIGNATURE: 400,
+  INVALID_SIGNATURE: 400,
+  // Applying a verified event failed: a 5xx so that Stripe (or the simulator) delivers it again.
+  WEBHOOK_NOT_APPLIED: 500,
+  // The admin's simulated refund: its event reached the webhook, which did not apply it.
+  REFUND_NOT_APPLIED: 502,
+
+  // Our side
+  ACCOUNT_UNAVAILABLE: 500,
+  DATABASE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+export type ErrorStatus = (typeof errorStatus)[ErrorCode];
+
+/** Whether `code` is one of Coinslot's codes (a code from elsewhere, like Better Auth's, may not be). */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(errorStatus, code);
+}
