@@ -97,6 +97,22 @@ export type Guarded<T> = { result: Result<T>; rowCounts: number[] };
 /** The hold protocol runs in the caller's transaction, never under a savepoint; see hold-protocol.ts. */
 export type HoldProtocol = { client: PoolClient; writes: readonly DependentWrite[] };
 
+export type PlaceHoldRequest = {
+  userId: string;
+  amountCents: number;
+  idempotencyKey: string;
+  description?: string;
+  ttlSeconds?: number;
+};
+export type PlacedHold = { hold: Hold; balance: Balance; replayed: boolean };
+export type SettleHoldRequest = {
+  holdId: string;
+  amountCents: number;
+  description?: string;
+  reference?: string;
+};
+export type SettledHold = { hold: Hold; entry: Entry | null; balance: Balance };
+
 export type Ledger = {
   /** Creates the account with a `signup_bonus` entry of `signupBonusCents` exactly once (key `signup:<userId>`). */
   ensureAccount(
@@ -136,42 +152,22 @@ export type Ledger = {
     } & InTransaction,
   ): Promise<Result<Change>>;
   /** Reserves credit for `ttlSeconds` (default HOLD_TTL_SECONDS), only if available credit covers it. */
-  placeHold(
-    input: {
-      userId: string;
-      amountCents: number;
-      idempotencyKey: string;
-      description?: string;
-      ttlSeconds?: number;
-    } & InTransaction,
-  ): Promise<Result<{ hold: Hold; balance: Balance; replayed: boolean }>>;
+  placeHold(input: PlaceHoldRequest & InTransaction): Promise<Result<PlacedHold>>;
   /**
    * Charges `amountCents` (0 to the held amount) as a `usage` entry and releases the rest. Once: a
    * second settle or release is HOLD_NOT_OPEN, as is settling a hold past its expiry (which expires
    * it); more than was held is INVALID_AMOUNT and changes nothing.
    */
-  settleHold(
-    input: { holdId: string; amountCents: number; description?: string; reference?: string } & InTransaction,
-  ): Promise<Result<{ hold: Hold; entry: Entry | null; balance: Balance }>>;
+  settleHold(input: SettleHoldRequest & InTransaction): Promise<Result<SettledHold>>;
   /** Releases an open hold without charging. Once. */
   releaseHold(input: { holdId: string } & InTransaction): Promise<Result<{ hold: Hold; balance: Balance }>>;
   /**
    * placeHold, then `writes` guarded by `holdPlacedByThisTransaction`, in the caller's transaction and
    * one round trip (the hold protocol, hold-protocol.ts). A replayed key's unique violation is thrown.
    */
-  placeHoldThen(
-    input: {
-      userId: string;
-      amountCents: number;
-      idempotencyKey: string;
-      description?: string;
-      ttlSeconds?: number;
-    } & HoldProtocol,
-  ): Promise<Guarded<{ hold: Hold; balance: Balance; replayed: boolean }>>;
+  placeHoldThen(input: PlaceHoldRequest & HoldProtocol): Promise<Guarded<PlacedHold>>;
   /** settleHold, then `writes` guarded by `holdResolvedAs`, as placeHoldThen does. */
-  settleHoldThen(
-    input: { holdId: string; amountCents: number; description?: string; reference?: string } & HoldProtocol,
-  ): Promise<Guarded<{ hold: Hold; entry: Entry | null; balance: Balance }>>;
+  settleHoldThen(input: SettleHoldRequest & HoldProtocol): Promise<Guarded<SettledHold>>;
   /** releaseHold, then `writes` guarded by `holdResolvedAs`, as placeHoldThen does. */
   releaseHoldThen(
     input: { holdId: string } & HoldProtocol,
