@@ -35,6 +35,8 @@ export type Config = {
   stripeSimulator: boolean;
   /** Checkout sessions created, and confirmations that ask Stripe, per user within the window (each counted apart). */
   checkoutRateLimit: { max: number; windowSeconds: number };
+  /** Requests per service key to /v1/*, counted in the database. */
+  meteringRateLimit: { max: number; windowSeconds: number };
   aiModel: string;
   googleApiKey: string | undefined;
   openaiApiKey: string | undefined;
@@ -144,6 +146,8 @@ const rules = {
   },
   CHECKOUT_RATE_LIMIT_MAX: wholeNumber(1, 1_000_000),
   CHECKOUT_RATE_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400),
+  METERING_RATE_LIMIT_MAX: wholeNumber(1, 1_000_000_000),
+  METERING_RATE_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400),
   AI_MODEL: text(
     "demo, or provider:model with provider google, openai or compatible (for example google:gemini-2.0-flash)",
     /^(demo|(google|openai|compatible):\S+)$/,
@@ -311,6 +315,11 @@ export function loadConfig(environment: Environment): Config {
       // The success page polls confirmation up to 15 times, so one purchase must fit in the default.
       max: value.CHECKOUT_RATE_LIMIT_MAX ?? 20,
       windowSeconds: value.CHECKOUT_RATE_LIMIT_WINDOW_SECONDS ?? 60,
+    },
+    meteringRateLimit: {
+      // Ten requests a second per key: room for a busy app's holds, settles and usage, not for a loop.
+      max: value.METERING_RATE_LIMIT_MAX ?? 600,
+      windowSeconds: value.METERING_RATE_LIMIT_WINDOW_SECONDS ?? 60,
     },
     aiModel: value.AI_MODEL ?? (googleApiKey ? "google:gemini-2.0-flash" : "demo"),
     googleApiKey,

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Pool, PoolClient } from "../db/pool.js";
 
 type Queryable = Pick<Pool | PoolClient, "query">;
@@ -16,4 +17,36 @@ export async function findUserEmail(database: Queryable, userId: string): Promis
     [userId],
   );
   return result.rows[0]?.email ?? null;
+}
+
+/**
+ * The Coinslot user with `email`, created when there is none: a password-less account (no row in
+ * auth's `account` table, email not verified) that the person can later claim by signing in with
+ * Google or resetting a password, and then sees the same credits. Safe under races: concurrent
+ * calls with one email all get the one row. The email is lowercased, as Better Auth stores it.
+ *
+ * @example
+ * const { id, created } = await findOrCreateUser(pool, { email: "ada@example.com", name: "Ada" });
+ */
+export async function findOrCreateUser(
+  database: Queryable,
+  input: { email: string; name: string },
+): Promise<{ id: string; email: string; created: boolean }> {
+  const email = input.email.trim().toLowerCase();
+  const inserted = await database.query<{ id: string }>(
+    `insert into auth_coinslot."user" (id, name, email, "emailVerified")
+     values ($1, $2, $3, false)
+     on conflict (email) do nothing
+     returning id`,
+    [randomBytes(16).toString("hex"), input.name, email],
+  );
+  const createdId = inserted.rows[0]?.id;
+  if (createdId) return { id: createdId, email, created: true };
+  const existing = await database.query<{ id: string }>(
+    `select id from auth_coinslot."user" where email = $1`,
+    [email],
+  );
+  const id = existing.rows[0]?.id;
+  if (!id) throw new Error(`the user with email ${email} was neither created nor found`);
+  return { id, email, created: false };
 }

@@ -1,40 +1,26 @@
 import type { Pool } from "../db/pool.js";
+import { type AttemptCount, countAttempt as countSubjectAttempt } from "../db/rate-limit.js";
 import { AppError } from "../kit/errors.js";
 
 /** What a person does that reaches Stripe and writes a row; each has its own count. */
 export type CheckoutAction = "checkout" | "checkout_confirm";
 
-export type AttemptCount = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+export type { AttemptCount } from "../db/rate-limit.js";
 
 /**
- * Counts one attempt of `action` by `userId` in a fixed window kept in the database, so every
- * server process shares one count (like sign-in's). One statement: concurrent attempts queue on the
- * row and each sees the previous one's count. Refused attempts count too, but never extend the window.
+ * Counts one attempt of `action` by `userId` in the database-kept window of `countAttempt` (src/db),
+ * so every server process shares one count, like sign-in's.
  *
  * @example
  * const attempt = await countAttempt(pool, { userId, action: "checkout", max: 20, windowSeconds: 60 });
  * if (!attempt.allowed) console.log(`try again in ${attempt.retryAfterSeconds} s`);
  */
-export async function countAttempt(
+export function countAttempt(
   pool: Pool,
   input: { userId: string; action: CheckoutAction; max: number; windowSeconds: number },
 ): Promise<AttemptCount> {
-  const result = await pool.query<{ attempts: number; retryAfterSeconds: number }>(
-    `insert into coinslot_private.rate_limits as limits (user_id, action, window_started_at, attempts)
-     values ($1, $2, now(), 1)
-     on conflict (user_id, action) do update set
-       window_started_at = case when limits.window_started_at <= now() - make_interval(secs => $3)
-                                then now() else limits.window_started_at end,
-       attempts = case when limits.window_started_at <= now() - make_interval(secs => $3)
-                       then 1 else least(limits.attempts + 1, 1000000000) end
-     returning attempts,
-       ceil(extract(epoch from window_started_at + make_interval(secs => $3) - now()))::int as "retryAfterSeconds"`,
-    [input.userId, input.action, input.windowSeconds],
-  );
-  const row = result.rows[0];
-  if (!row) throw new Error(`counting ${input.action} of ${input.userId} returned no row`);
-  if (row.attempts <= input.max) return { allowed: true };
-  return { allowed: false, retryAfterSeconds: Math.max(1, row.retryAfterSeconds) };
+  const { userId, ...rest } = input;
+  return countSubjectAttempt(pool, { subject: userId, ...rest });
 }
 
 /** The 429 for a refused attempt; the route also sends `Retry-After` with the same seconds. */

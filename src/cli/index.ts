@@ -14,6 +14,7 @@ import {
   sweepHoldsCommand,
   verifyEmailCommand,
 } from "./commands.js";
+import { serviceKeyCreateCommand, serviceKeyListCommand, serviceKeyRevokeCommand } from "./service-keys.js";
 
 const usage = `Usage: npm run cli -- <command>
   migrate                                   apply pending migrations
@@ -21,7 +22,10 @@ const usage = `Usage: npm run cli -- <command>
   balance <email>                           show balance, held and available credit
   ledger <email> [--csv]                    every ledger entry, newest first
   sweep-holds                               release holds past their expiry
-  verify-email <email>                      mark a password account's email verified (ADMIN_EMAILS needs it)`;
+  verify-email <email>                      mark a password account's email verified (ADMIN_EMAILS needs it)
+  service-key create --name "..."           make a key for /v1/* (its secret is printed once)
+  service-key list                          every key: prefix, name, created, last used, revoked
+  service-key revoke <prefix-or-id>         refuse the key from its next request on`;
 
 // parseArgs would read "-100" as short flags; negative amounts are always the last positional, so
 // move them behind "--", where everything is positional.
@@ -31,12 +35,17 @@ function withNegativeNumbersLast(args: string[]): string[] {
   return [...args.filter((arg) => !/^-\d+$/.test(arg)), "--", ...negatives];
 }
 
-async function run(args: string[], context: CommandContext): Promise<Outcome> {
+async function run(args: string[], context: CommandContext & { production: boolean }): Promise<Outcome> {
   const { positionals, values } = parseArgs({
     args: withNegativeNumbersLast(args),
     allowPositionals: true,
     allowNegative: false,
-    options: { reason: { type: "string" }, key: { type: "string" }, csv: { type: "boolean" } },
+    options: {
+      reason: { type: "string" },
+      key: { type: "string" },
+      csv: { type: "boolean" },
+      name: { type: "string" },
+    },
   });
   const [command, ...rest] = positionals;
   const needs = (count: number) => rest.length === count;
@@ -54,6 +63,21 @@ async function run(args: string[], context: CommandContext): Promise<Outcome> {
     return ledgerCommand(context, { email: rest[0] as string, csv: values.csv ?? false });
   if (command === "sweep-holds" && needs(0)) return sweepHoldsCommand(context);
   if (command === "verify-email" && needs(1)) return verifyEmailCommand(context, rest[0] as string);
+  if (command === "service-key") return serviceKeyCommand(rest, { ...context, name: values.name });
+  return { code: 1, output: usage };
+}
+
+function serviceKeyCommand(
+  rest: string[],
+  context: CommandContext & { production: boolean; name: string | undefined },
+): Promise<Outcome> | Outcome {
+  const [action, ...operands] = rest;
+  if (action === "create" && operands.length === 0) {
+    return serviceKeyCreateCommand(context.pool, { name: context.name, production: context.production });
+  }
+  if (action === "list" && operands.length === 0) return serviceKeyListCommand(context.pool);
+  if (action === "revoke" && operands.length === 1)
+    return serviceKeyRevokeCommand(context.pool, operands[0] as string);
   return { code: 1, output: usage };
 }
 
@@ -73,6 +97,7 @@ async function main(): Promise<number> {
       pool: database.pool,
       ledger,
       currency: config.currency,
+      production: config.nodeEnv === "production",
     }).catch((error: Error) => ({
       code: 1,
       output:

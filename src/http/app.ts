@@ -9,6 +9,8 @@ import type { Dependencies } from "../dependencies.js";
 import { limitApiBodies } from "../kit/body-limit.js";
 import { AppError, errorBody } from "../kit/errors.js";
 import { openHoldTotals } from "../ledger/index.js";
+import { serviceKeyAdminRoutes } from "../metering/admin-routes.js";
+import { meteringRoutes } from "../metering/routes.js";
 import { measureRequests, metricsRoutes } from "../metrics/routes.js";
 import { healthRoutes } from "./health.js";
 import { publicConfigRoutes } from "./public-config.js";
@@ -42,7 +44,11 @@ export function createApp(dependencies: Dependencies): Hono {
   app.route("/", billingRoutes(dependencies));
   app.route("/", chatRoutes(dependencies));
   app.route("/api", adminRoutes(dependencies));
+  app.route("/api", serviceKeyAdminRoutes(dependencies));
   app.route("/", accountRoutes(dependencies));
+
+  // Server to server, outside /api: a service key instead of a session, and no Origin to check.
+  app.route("/", meteringRoutes(dependencies));
 
   // Last: the web app answers every other GET with its page, never a path the server owns.
   app.route("/", webAppRoutes());

@@ -26,6 +26,9 @@ export const errorStatus = {
   PASSWORD_TOO_SHORT: 400,
   PASSWORD_TOO_LONG: 400,
   METRICS_DISABLED: 403,
+  // The metering API: a missing, malformed, unknown or revoked `Authorization: Bearer csk_...`.
+  INVALID_SERVICE_KEY: 401,
+  SERVICE_KEY_NOT_FOUND: 404,
 
   // The ledger
   ACCOUNT_NOT_FOUND: 404,
@@ -33,6 +36,10 @@ export const errorStatus = {
   HOLD_NOT_FOUND: 404,
   HOLD_NOT_OPEN: 409,
   IDEMPOTENCY_KEY_REUSED: 409,
+
+  // The metering API's customers: an app's user id that is not (or cannot become) a customer.
+  CUSTOMER_NOT_FOUND: 404,
+  CUSTOMER_CONFLICT: 409,
 
   // Chat
   CHAT_IN_PROGRESS: 409,

@@ -1,0 +1,157 @@
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { Dependencies } from "../dependencies.js";
+import { apiBodyLimitBytes, limitBody } from "../kit/body-limit.js";
+import { AppError } from "../kit/errors.js";
+import { parseInput, readJson } from "../kit/validation.js";
+import { createSpendBatcher, findAccount, maxPageSize, readEntryPage, unwrap } from "../ledger/index.js";
+import { type MeteringEnv, requireServiceKey } from "./authenticate.js";
+import { customerIdPattern, putCustomer, requireCustomer } from "./customers.js";
+import { chargeUsage, ledgerKey, release, requireMeteringHold, settle } from "./spending.js";
+
+const maxCents = 100_000_000;
+const cents = (minimum: number) =>
+  z
+    .number({ error: "must be a whole number of cents" })
+    .int("must be a whole number of cents")
+    .min(minimum, `must be at least ${minimum}`)
+    .max(maxCents, `must be at most ${maxCents}`);
+const description = z.string().max(500, "must be at most 500 characters");
+const customerId = z
+  .string({ error: "is required" })
+  .regex(customerIdPattern, "must be 1 to 128 of A-Z a-z 0-9 _ . : @ -");
+
+const customerInput = z.object({
+  email: z.email({ error: "must be an email address" }).max(254),
+  name: z.string().trim().min(1).max(200).optional(),
+});
+const holdInput = z.object({
+  customer: customerId,
+  amountCents: cents(1),
+  description: description.optional(),
+  ttlSeconds: z.number().int("must be whole seconds").min(1).max(86_400).optional(),
+});
+const settleInput = z.object({ amountCents: cents(0), description: description.optional() });
+const usageInput = z.object({ customer: customerId, amountCents: cents(1), description });
+const pageInput = z.object({
+  limit: z.coerce.number().int().min(1).max(maxPageSize).default(20),
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/, "must be the nextCursor of the previous page")
+    .optional(),
+});
+
+/** The caller's Idempotency-Key header: required on every call that spends, 1 to 255 characters. */
+function idempotencyKey(context: Context): string {
+  const key = context.req.header("idempotency-key");
+  if (key && key.length <= 255) return key;
+  throw new AppError(
+    "INVALID_IDEMPOTENCY_KEY",
+    "Send an Idempotency-Key header of 1 to 255 characters, unique per operation (a retry sends the same one).",
+  );
+}
+
+/**
+ * The metering API: an app's backend, holding a service key, puts Coinslot credits in front of its
+ * own AI feature. Customers are created as they connect; holds reserve before a model call and
+ * settle after it; usage charges a known price. Server to server: no session, no Origin check
+ * (those guard `/api/*` only); the service key is the credential.
+ *
+ * @example
+ * app.route("/", meteringRoutes(dependencies));
+ */
+export function meteringRoutes(dependencies: Dependencies): Hono<MeteringEnv> {
+  const { pool, ledger, config } = dependencies;
+  // One per app: the batcher coalesces the concurrent usage charges of every request it serves.
+  const batcher = createSpendBatcher({ pool, ledger });
+  const routes = new Hono<MeteringEnv>();
+
+  routes.use("/v1/*", limitBody({ maxBytes: apiBodyLimitBytes }));
+  routes.use("/v1/*", requireServiceKey({ pool, config }));
+
+  routes.put("/v1/customers/:id", async (context) => {
+    const id = parseInput(customerId, context.req.param("id"));
+    const input = parseInput(customerInput, await readJson(context));
+    const signupBonusCents = config.newUserCreditsCents;
+    const { customer, created } = await putCustomer({ pool, ledger, signupBonusCents }, { id, ...input });
+    return context.json(await customerView(customer.id, customer.userId), created ? 201 : 200);
+  });
+
+  const customerView = async (id: string, userId: string) => {
+    const account = await findAccount({ pool }, userId);
+    if (!account)
+      throw new AppError("CUSTOMER_NOT_FOUND", `Customer "${id}" has no credits account yet; PUT it again.`);
+    const { email, balanceCents, heldCents } = account;
+    return { id, email, balanceCents, heldCents, availableCents: balanceCents - heldCents };
+  };
+
+  routes.get("/v1/customers/:id", async (context) => {
+    const customer = await requireCustomer(pool, context.req.param("id"));
+    return context.json(await customerView(customer.id, customer.userId));
+  });
+
+  routes.get("/v1/customers/:id/entries", async (context) => {
+    const customer = await requireCustomer(pool, context.req.param("id"));
+    const { limit, cursor } = parseInput(pageInput, context.req.query());
+    const page = await readEntryPage({ pool }, { userId: customer.userId, limit, cursor });
+    const entries = page.entries.map(({ id, amountCents, kind, description, createdAt }) => ({
+      id,
+      amountCents,
+      kind,
+      description,
+      createdAt,
+    }));
+    return context.json({ entries, nextCursor: page.nextCursor });
+  });
+
+  routes.post("/v1/holds", async (context) => {
+    const key = idempotencyKey(context);
+    const input = parseInput(holdInput, await readJson(context));
+    const customer = await requireCustomer(pool, input.customer);
+    const { hold, replayed } = unwrap(
+      await ledger.placeHold({
+        userId: customer.userId,
+        amountCents: input.amountCents,
+        idempotencyKey: ledgerKey("hold", customer.userId, key),
+        description: input.description ?? `hold for ${customer.id}`,
+        ttlSeconds: input.ttlSeconds,
+      }),
+    );
+    const body = {
+      id: hold.id,
+      amountCents: hold.amountCents,
+      expiresAt: hold.expiresAt,
+      status: hold.status,
+    };
+    return context.json(body, replayed ? 200 : 201);
+  });
+
+  routes.post("/v1/holds/:id/settle", async (context) => {
+    const hold = await requireMeteringHold({ pool, ledger }, context.req.param("id"));
+    const input = parseInput(settleInput, await readJson(context));
+    const { settlement } = await settle({ pool, ledger }, { hold, ...input });
+    return context.json(settlement);
+  });
+
+  routes.post("/v1/holds/:id/release", async (context) => {
+    const hold = await requireMeteringHold({ pool, ledger }, context.req.param("id"));
+    const { settlement } = await release({ pool, ledger }, hold);
+    return context.json(settlement);
+  });
+
+  routes.post("/v1/usage", async (context) => {
+    const key = idempotencyKey(context);
+    const input = parseInput(usageInput, await readJson(context));
+    const customer = await requireCustomer(pool, input.customer);
+    const change = await chargeUsage(batcher, { userId: customer.userId, ...input, idempotencyKey: key });
+    const body = {
+      entryId: change.entry.id,
+      chargedCents: -change.entry.amountCents,
+      balanceCents: change.balance.balanceCents,
+      availableCents: change.balance.availableCents,
+    };
+    return context.json(body, change.replayed ? 200 : 201);
+  });
+
+  return routes;
+}
