@@ -9,6 +9,7 @@ import { createLedger, createSpendBatcher } from "../src/ledger/index.js";
 import { createLogger } from "../src/logger.js";
 import { benchAuth } from "./auth.js";
 import { benchChat } from "./chat.js";
+import { benchChatLoad } from "./chat-load.js";
 import { type Measurement, measure, type SpendCall } from "./measure.js";
 import { batchedSpend, moduleSpend, rawSpend } from "./paths.js";
 
@@ -16,7 +17,8 @@ import { batchedSpend, moduleSpend, rawSpend } from "./paths.js";
 // batcher, over many accounts and over one hot account, against one embedded PostgreSQL with its
 // default (durable) settings and one pool size for all. JSON on stdout; progress on stderr.
 // BENCH_OPERATIONS, BENCH_CALLERS, BENCH_POOL_SIZE and BENCH_FSYNC=off change the run. Then, on the
-// same server, the metering overhead of a chat (bench/chat.ts) and the cost of sign-in (bench/auth.ts).
+// same server, the metering overhead of a chat (bench/chat.ts) and the cost of sign-in (bench/auth.ts);
+// last, metered chat under load over real HTTP against a started server (bench/chat-load.ts).
 const operations = Number(process.env.BENCH_OPERATIONS ?? 4_000);
 const callers = Number(process.env.BENCH_CALLERS ?? 64);
 const poolSize = Number(process.env.BENCH_POOL_SIZE ?? 16);
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
       ...results,
       chat: await benchChat({ pool, config }),
       auth: await benchAuth({ pool, config }),
+      chatUnderLoad: await benchChatLoad(),
     };
     process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   } finally {

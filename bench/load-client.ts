@@ -1,0 +1,103 @@
+import { readFileSync } from "node:fs";
+import { type Agent, request } from "node:http";
+
+/** One chat to send: where, with which body and headers; `check` says whether the answer is whole. */
+export type ChatCall = {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  check?: (text: string) => boolean;
+};
+
+export type LoadResult = { chats: number; seconds: number; latenciesMs: number[] };
+
+/**
+ * Sends `call` over `agent`'s kept-alive connections and reads the whole streamed answer, as a
+ * browser does. node:http rather than fetch: the load generator shares two cores with the servers it
+ * measures, and undici's streams cost several times more per chunk.
+ */
+export function sendChat(agent: Agent, call: ChatCall): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(call.url);
+    const outgoing = request(
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "content-length": String(Buffer.byteLength(call.body)),
+          ...call.headers,
+        },
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (piece: string) => {
+          text += piece;
+        });
+        response.on("error", reject);
+        response.on("end", () => {
+          if (response.statusCode !== 200)
+            reject(new Error(`${call.url} answered ${response.statusCode}: ${text}`));
+          else if (call.check && !call.check(text))
+            reject(new Error(`${call.url} answered in part: ${text}`));
+          else resolve();
+        });
+      },
+    );
+    outgoing.on("error", reject);
+    outgoing.end(call.body);
+  });
+}
+
+/** `clients` concurrent clients, each sending `chatsEach` chats one after another. */
+export async function runClients(input: {
+  agent: Agent;
+  clients: number;
+  chatsEach: number;
+  next: (client: number, chat: number) => ChatCall;
+}): Promise<LoadResult> {
+  const latenciesMs: number[] = [];
+  const startedMs = performance.now();
+  await Promise.all(
+    Array.from({ length: input.clients }, async (_, client) => {
+      for (let chat = 0; chat < input.chatsEach; chat++) {
+        const call = input.next(client, chat);
+        const beganMs = performance.now();
+        await sendChat(input.agent, call);
+        latenciesMs.push(performance.now() - beganMs);
+      }
+    }),
+  );
+  return {
+    chats: input.clients * input.chatsEach,
+    seconds: (performance.now() - startedMs) / 1000,
+    latenciesMs,
+  };
+}
+
+const clockTicksPerSecond = 100;
+
+/** CPU seconds (user + system) the process has used so far, from /proc. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+}
+
+/** Resident memory of the process now, in MB, from /proc. */
+export function rssMbOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kilobytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kilobytes / 1024);
+}
+
+export function percentile(samples: number[], fraction: number): number {
+  const sorted = [...samples].sort((left, right) => left - right);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
+  return Math.round((sorted[index] ?? Number.NaN) * 10) / 10;
+}
