@@ -186,6 +186,8 @@ export type ConversationSummary = {
   model: string;
   createdAt: Date;
   updatedAt: Date;
+  /** What every answer in it charged, regenerated and stopped ones included. */
+  totalCostCents: number;
 };
 export type SavedMessage = {
   id: string;
@@ -195,7 +197,11 @@ export type SavedMessage = {
   createdAt: Date;
 };
 
-const summaryColumns = `id, title, model, created_at as "createdAt", updated_at as "updatedAt"`;
+// Read from `chat.conversations` (unaliased). The sum is bigint cents; the pool parses it to a number.
+export const summaryColumns = `id, title, model, created_at as "createdAt", updated_at as "updatedAt",
+  (select coalesce(sum(charged_cents), 0)::bigint from chat.messages answer
+    where answer.user_id = conversations.user_id and answer.conversation_id = conversations.id
+      and answer.role = 'assistant') as "totalCostCents"`;
 
 /** The user's conversations, most recently used first. */
 export function listConversations(

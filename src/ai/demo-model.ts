@@ -28,16 +28,27 @@ function lastQuestion(messages: TextMessage[]): string {
   return oneLine.length > longestQuotedQuestion ? `${oneLine.slice(0, longestQuotedQuestion)}…` : oneLine;
 }
 
-/** The demo's answer: deterministic, built from the question, and honest about what it is. */
+/**
+ * The demo's answer: deterministic, built from the question, and honest about what it is. Written in
+ * Markdown (bold, a list, code), as real models answer, so the chat's rendering shows offline too.
+ */
 export function demoAnswer(question: string): string {
   const words = question === "" ? 0 : question.split(" ").length;
   return [
-    `This is Coinslot's demo model, not a real AI, so it cannot really answer "${question}".`,
-    `Your question has ${words} ${words === 1 ? "word" : "words"} and ${countTextTokens(question)} tokens,`,
-    "and this answer is counted and charged exactly as a real model's would be, so you can try credits offline.",
-    "For real answers set AI_MODEL=google:gemini-2.0-flash with GOOGLE_GENERATIVE_AI_API_KEY",
-    "(or openai:gpt-4o-mini with OPENAI_API_KEY) in .env and restart.",
-  ].join(" ");
+    `This is Coinslot's **demo model**, not a real AI, so it cannot really answer "${question}".`,
+    "",
+    `- Your question has ${words} ${words === 1 ? "word" : "words"} and ${countTextTokens(question)} tokens.`,
+    "- This answer is counted and charged exactly as a real model's would be, so you can try credits offline.",
+    "",
+    "For real answers, put a model and its key in `.env` and restart:",
+    "",
+    "```sh",
+    "AI_MODEL=google:gemini-2.0-flash",
+    "GOOGLE_GENERATIVE_AI_API_KEY=your-key",
+    "```",
+    "",
+    "Or `AI_MODEL=openai:gpt-4o-mini` with `OPENAI_API_KEY`.",
+  ].join("\n");
 }
 
 // Counting goes through tokens.ts, linear in any input; encoding here only ever sees the demo's own

@@ -7,6 +7,7 @@ import { limitBody } from "../kit/body-limit.js";
 import { AppError } from "../kit/errors.js";
 import { parseInput, readJson } from "../kit/validation.js";
 import { answerChat, type ChatService, holdCents } from "./chat.js";
+import { deleteConversation, renameConversation } from "./conversation-edits.js";
 import { listConversations, readConversation } from "./conversations.js";
 import { type ChatModel, resolveModel } from "./models.js";
 import { countPromptTokens, countPromptTokensYielding } from "./tokens.js";
@@ -24,6 +25,9 @@ const chatBody = z.looseObject({
   id,
   messages: z.array(message).min(1).max(200),
   trigger: z.enum(["submit-message", "regenerate-message"]).default("submit-message"),
+});
+const renameBody = z.object({
+  title: z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters"),
 });
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 const longestConversation = 1_000;
@@ -148,6 +152,35 @@ export function chatRoutes(dependencies: Dependencies, options: { model?: ChatMo
     });
     if (!found) throw new AppError("NOT_FOUND", "No conversation of yours has this id.");
     return context.json(found);
+  });
+
+  routes.patch("/api/conversations/:id", async (context) => {
+    const conversationId = parseInput(id, context.req.param("id"));
+    const { title } = parseInput(renameBody, await readJson(context));
+    const conversation = await renameConversation(pool, {
+      userId: context.get("user").id,
+      conversationId,
+      title,
+    });
+    if (!conversation) throw new AppError("NOT_FOUND", "No conversation of yours has this id.");
+    return context.json({ conversation });
+  });
+
+  routes.delete("/api/conversations/:id", async (context) => {
+    const conversationId = parseInput(id, context.req.param("id"));
+    const outcome = await deleteConversation(pool, {
+      userId: context.get("user").id,
+      conversationId,
+      staleAfterSeconds: config.holdTtlSeconds,
+    });
+    if (outcome === "not_found") throw new AppError("NOT_FOUND", "No conversation of yours has this id.");
+    if (outcome === "answering") {
+      throw new AppError(
+        "CHAT_IN_PROGRESS",
+        "An answer in this conversation is still being written. Stop it or let it finish, then delete.",
+      );
+    }
+    return context.body(null, 204);
   });
 
   return routes;

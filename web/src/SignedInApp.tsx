@@ -117,7 +117,11 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
           </div>
           {path === "/history" ? <HistoryPanel currency={currency} /> : null}
           {path === "/conversations" ? (
-            <ConversationsPanel onOpen={(id) => void openConversation(id)} />
+            <ConversationsPanel
+              currency={currency}
+              onOpen={(id) => void openConversation(id)}
+              onDeleted={(id) => setChat((open) => (open.id === id ? newChat() : open))}
+            />
           ) : null}
           {isAdminPage ? (
             me.user.isAdmin ? (

@@ -1,13 +1,24 @@
+import { lazy, Suspense } from "react";
 import { formatCents } from "../shared/money.js";
 import type { ChatMessageWithCost } from "./ChatPanel.js";
+
+// The Markdown renderer is about as large as the rest of the app together, so it loads in its own
+// file: signing in and buying never wait for it, and ChatPanel asks for it as soon as the chat shows.
+export const loadMarkdown = () => import("./Markdown.js");
+const Markdown = lazy(() => loadMarkdown().then((module) => ({ default: module.Markdown })));
 
 function textOf(message: ChatMessageWithCost): string {
   return message.parts.map((part) => (part.type === "text" ? part.text : "")).join("");
 }
 
-function costLine(message: ChatMessageWithCost, currency: string, streaming: boolean): string | null {
+function costLine(
+  message: ChatMessageWithCost,
+  currency: string,
+  state: { streaming: boolean; settling: boolean },
+): string | null {
   const metadata = message.metadata;
-  if (streaming) {
+  if (state.settling && metadata?.chargedCents === undefined) return "Stopped · working out what it cost…";
+  if (state.streaming) {
     return metadata?.heldCents
       ? `Answering… up to ${formatCents(metadata.heldCents, currency)} reserved`
       : "Answering…";
@@ -24,19 +35,38 @@ export function ChatMessage({
   message,
   currency,
   streaming,
+  settling = false,
 }: {
   message: ChatMessageWithCost;
   currency: string;
   streaming: boolean;
+  /** Stopped, and its charge not known yet. */
+  settling?: boolean;
 }) {
   const mine = message.role === "user";
-  const cost = mine ? null : costLine(message, currency, streaming);
+  const cost = mine ? null : costLine(message, currency, { streaming, settling });
+  const text = textOf(message);
   return (
     <article className={`message ${mine ? "message-user" : "message-assistant"}`}>
       <h3 className="visually-hidden">{mine ? "You" : "AI"}</h3>
-      <div className="bubble">{textOf(message) || (streaming ? "…" : "")}</div>
+      {mine ? (
+        // The person's own words stay exactly as typed: plain text, never Markdown.
+        <div className="bubble">{text}</div>
+      ) : (
+        <div className="bubble bubble-markdown">
+          {text ? (
+            <Suspense fallback={text}>
+              <Markdown text={text} streaming={streaming} />
+            </Suspense>
+          ) : streaming ? (
+            "…"
+          ) : (
+            ""
+          )}
+        </div>
+      )}
       {cost ? (
-        <p className="cost" data-testid={streaming ? undefined : "answer-cost"}>
+        <p className="cost" data-testid={streaming || settling ? undefined : "answer-cost"}>
           {cost}
         </p>
       ) : null}

@@ -5,7 +5,8 @@ import { chatError } from "../shared/api.js";
 import { formatCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
 import type { ChatMetadata, ModelInfo } from "../shared/types.js";
-import { ChatMessage } from "./ChatMessage.js";
+import { ChatMessage, loadMarkdown } from "./ChatMessage.js";
+import { settledAnswerMetadata } from "./settled-answer.js";
 
 export type ChatMessageWithCost = UIMessage<ChatMetadata>;
 
@@ -27,8 +28,9 @@ export function ChatPanel(props: ChatPanelProps) {
   const [input, setInput] = useState("");
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const endRef = useRef<HTMLDivElement>(null);
-  const { messages, sendMessage, status, error, stop, regenerate, clearError } = useChat<ChatMessageWithCost>(
-    {
+  const [stoppedId, setStoppedId] = useState<string | null>(null);
+  const { messages, setMessages, sendMessage, status, error, stop, regenerate, clearError } =
+    useChat<ChatMessageWithCost>({
       id: conversationId,
       messages: initialMessages,
       onFinish: ({ message }) => {
@@ -41,12 +43,14 @@ export function ChatPanel(props: ChatPanelProps) {
         } else onBalance(null);
       },
       onError: () => onBalance(null),
-    },
-  );
+    });
   const busy = status === "submitted" || status === "streaming";
   const last = messages.at(-1);
   const heldNow = busy && last?.role === "assistant" ? (last.metadata?.heldCents ?? 0) : 0;
 
+  useEffect(() => {
+    void loadMarkdown();
+  }, []);
   useEffect(() => {
     onHeld(heldNow);
   }, [heldNow, onHeld]);
@@ -62,6 +66,25 @@ export function ChatPanel(props: ChatPanelProps) {
     clearError();
     void sendMessage({ text });
     setInput("");
+  }
+
+  // Stopping closes the stream before its finish, so what the answer cost is read back from the
+  // conversation the server saved once it settled the hold.
+  async function stopAnswer() {
+    const answer = status === "streaming" ? messages.at(-1) : undefined;
+    await stop();
+    if (answer?.role !== "assistant") return onBalance(null);
+    setStoppedId(answer.id);
+    const metadata = await settledAnswerMetadata({ conversationId, answerId: answer.id });
+    if (metadata) {
+      setMessages((list) =>
+        list.map((message) =>
+          message.id === answer.id ? { ...message, metadata: { ...message.metadata, ...metadata } } : message,
+        ),
+      );
+    }
+    setStoppedId(null);
+    onBalance(null);
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
@@ -107,6 +130,7 @@ export function ChatPanel(props: ChatPanelProps) {
             message={message}
             currency={currency}
             streaming={busy && index === messages.length - 1}
+            settling={message.id === stoppedId}
           />
         ))}
         {status === "submitted" ? (
@@ -148,7 +172,7 @@ export function ChatPanel(props: ChatPanelProps) {
           maxLength={32_000}
         />
         {busy ? (
-          <button type="button" className="button-secondary" onClick={() => void stop()}>
+          <button type="button" className="button-secondary" onClick={() => void stopAnswer()}>
             Stop
           </button>
         ) : (

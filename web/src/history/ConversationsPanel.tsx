@@ -1,11 +1,18 @@
 import { useEffect, useState } from "react";
 import { type ApiError, api } from "../shared/api.js";
-import { formatDate } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
 import type { ConversationSummary } from "../shared/types.js";
+import { ConversationRow } from "./ConversationRow.js";
 
-/** The user's saved conversations; opening one continues it in the chat. */
-export function ConversationsPanel({ onOpen }: { onOpen: (conversationId: string) => void }) {
+type Props = {
+  currency: string;
+  onOpen: (conversationId: string) => void;
+  /** After a delete: the chat may have this conversation open. */
+  onDeleted: (conversationId: string) => void;
+};
+
+/** The user's saved conversations with what each cost; open, rename or delete one. */
+export function ConversationsPanel({ currency, onOpen, onDeleted }: Props) {
   const [conversations, setConversations] = useState<ConversationSummary[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
 
@@ -34,12 +41,21 @@ export function ConversationsPanel({ onOpen }: { onOpen: (conversationId: string
       {conversations && conversations.length > 0 ? (
         <ul className="conversation-list">
           {conversations.map((conversation) => (
-            <li key={conversation.id}>
-              <button type="button" className="conversation" onClick={() => onOpen(conversation.id)}>
-                <span className="conversation-title">{conversation.title}</span>
-                <span className="muted small">{formatDate(conversation.updatedAt)}</span>
-              </button>
-            </li>
+            <ConversationRow
+              key={conversation.id}
+              conversation={conversation}
+              currency={currency}
+              onOpen={onOpen}
+              onRenamed={(renamed) =>
+                setConversations((list) =>
+                  (list ?? []).map((entry) => (entry.id === renamed.id ? { ...entry, ...renamed } : entry)),
+                )
+              }
+              onDeleted={(conversationId) => {
+                setConversations((list) => (list ?? []).filter((entry) => entry.id !== conversationId));
+                onDeleted(conversationId);
+              }}
+            />
           ))}
         </ul>
       ) : null}

@@ -39,4 +39,11 @@ export type ChatMetadata = {
 
 export type ModelInfo = { model: string; isDemo: boolean; maxCentsPerAnswer: number };
 
-export type ConversationSummary = { id: string; title: string; model: string; updatedAt: string };
+export type ConversationSummary = {
+  id: string;
+  title: string;
+  model: string;
+  updatedAt: string;
+  /** What every answer in it charged. */
+  totalCostCents: number;
+};
