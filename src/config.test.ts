@@ -180,6 +180,22 @@ describe("loadConfig", () => {
     expect(problemsOf({ CHECKOUT_RATE_LIMIT_MAX: "0" })).toHaveLength(1);
   });
 
+  it("reads CHECKOUT_RETURN_ORIGINS as exact origins, none unless set", () => {
+    expect(loadConfig({ DATA_DIR: dataDir }).checkoutReturnOrigins).toEqual([]);
+    const origins = "https://App.Example.com, http://localhost:5173,https://shop.example:443";
+    expect(loadConfig({ DATA_DIR: dataDir, CHECKOUT_RETURN_ORIGINS: origins }).checkoutReturnOrigins).toEqual(
+      ["https://app.example.com", "http://localhost:5173", "https://shop.example"],
+    );
+    for (const bad of [
+      "app.example.com",
+      "https://app.example.com/path",
+      "javascript:alert(1)",
+      "https://a@b.example",
+    ]) {
+      expect(problemsOf({ CHECKOUT_RETURN_ORIGINS: bad }), bad).toHaveLength(1);
+    }
+  });
+
   it("bounds chat text: 32,000 characters a question and 200,000 a conversation unless set", () => {
     const chat = (environment: Record<string, string>) => {
       const config = loadConfig({ DATA_DIR: dataDir, ...environment });

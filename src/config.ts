@@ -37,6 +37,8 @@ export type Config = {
   checkoutRateLimit: { max: number; windowSeconds: number };
   /** Requests per service key to /v1/*, counted in the database. */
   meteringRateLimit: { max: number; windowSeconds: number };
+  /** Origins (`https://app.example.com`) that `POST /v1/checkout` may send a buyer back to; empty: none. */
+  checkoutReturnOrigins: string[];
   aiModel: string;
   googleApiKey: string | undefined;
   openaiApiKey: string | undefined;
@@ -88,6 +90,30 @@ function decimal(min: number, max: number): Rule<number> {
 const httpUrl: Rule<string> = {
   schema: z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, "")),
   accepts: "an http:// or https:// URL such as http://localhost:3000",
+};
+
+/** `https://app.example.com` for an entry that is exactly an http(s) origin (no path, query or user), else null. */
+function originOf(entry: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return null;
+  }
+  const onlyOrigin = url.pathname === "/" && url.search === "" && url.hash === "";
+  const plain = url.username === "" && url.password === "";
+  const web = url.protocol === "https:" || url.protocol === "http:";
+  return onlyOrigin && plain && web ? url.origin : null;
+}
+
+const originList: Rule<string[]> = {
+  schema: z
+    .string()
+    .transform((value) => value.split(",").map((entry) => originOf(entry.trim())))
+    .refine((origins) => origins.every((origin) => origin !== null))
+    .transform((origins) => origins.filter((origin) => origin !== null)),
+  accepts:
+    "a comma-separated list of origins such as https://app.example.com,http://localhost:5173 (scheme, host and port; no path)",
 };
 
 const yesNo: Rule<boolean> = {
@@ -148,6 +174,7 @@ const rules = {
   CHECKOUT_RATE_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400),
   METERING_RATE_LIMIT_MAX: wholeNumber(1, 1_000_000_000),
   METERING_RATE_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400),
+  CHECKOUT_RETURN_ORIGINS: originList,
   AI_MODEL: text(
     "demo, or provider:model with provider google, openai or compatible (for example google:gemini-2.0-flash)",
     /^(demo|(google|openai|compatible):\S+)$/,
@@ -321,6 +348,7 @@ export function loadConfig(environment: Environment): Config {
       max: value.METERING_RATE_LIMIT_MAX ?? 600,
       windowSeconds: value.METERING_RATE_LIMIT_WINDOW_SECONDS ?? 60,
     },
+    checkoutReturnOrigins: value.CHECKOUT_RETURN_ORIGINS ?? [],
     aiModel: value.AI_MODEL ?? (googleApiKey ? "google:gemini-2.0-flash" : "demo"),
     googleApiKey,
     openaiApiKey: value.OPENAI_API_KEY,

@@ -103,6 +103,16 @@ describe("checkout with Stripe", () => {
     expect(pending.rows).toEqual([{ user_id: user.id, amount_cents: 450, status: "pending" }]);
   });
 
+  it("sends the buyer back to a given returnUrl (POST /v1/checkout) with checkout=success or cancel", async () => {
+    const user = await newUser();
+    const returnUrl = "https://app.example.com/credits?tab=buy";
+    await startCheckout(context, { user, amountCents: 300, requestKey: "app-1", returnUrl });
+    expect(recorder.requests[0]?.form).toMatchObject({
+      success_url: "https://app.example.com/credits?tab=buy&checkout=success",
+      cancel_url: "https://app.example.com/credits?tab=buy&checkout=cancel",
+    });
+  });
+
   it("gives the same session for the same click and a new one for a new click", async () => {
     const user = await newUser();
     const first = await startCheckout(context, { user, amountCents: 300, requestKey: "same" });

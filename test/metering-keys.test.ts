@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,34 +69,44 @@ describe("the admin's service-key routes", () => {
 
 describe("npm run cli -- service-key", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "coinslot-keys-cli-"));
+  // Asynchronous: the app under test serves from this very process, and a blocking spawn would stall
+  // it long enough for a kept-alive connection to be reset under load.
   const cli = (...args: string[]) => {
     const { DATABASE_URL: _unused, ...inherited } = process.env;
-    const result = spawnSync("node", ["--import", "tsx", "src/cli/index.ts", "service-key", ...args], {
-      env: { ...inherited, DATA_DIR: dataDir, DATABASE_URL: metering.test.database.url },
-      encoding: "utf8",
-      timeout: 60_000,
+    return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      execFile(
+        "node",
+        ["--import", "tsx", "src/cli/index.ts", "service-key", ...args],
+        {
+          env: { ...inherited, DATA_DIR: dataDir, DATABASE_URL: metering.test.database.url },
+          timeout: 60_000,
+        },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+          done({ code, stdout: stdout.trim(), stderr: stderr.trim() });
+        },
+      );
     });
-    return { code: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
   };
 
   it("creates a key printing its secret once, lists it, revokes it by prefix", async () => {
-    expect(cli("create").code).toBe(1);
-    const created = cli("create", "--name", "cli app");
+    expect((await cli("create")).code).toBe(1);
+    const created = await cli("create", "--name", "cli app");
     expect(created.code).toBe(0);
     const secret = created.stdout.split("\n")[1] ?? "";
     expect(secret).toMatch(/^csk_test_[A-Za-z0-9_-]{43}$/);
     const prefix = secret.slice(0, 17);
     expect((await metering.call("GET", "/v1/customers/nobody", { secret })).status).toBe(404);
 
-    const listed = cli("list");
+    const listed = await cli("list");
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(`${prefix}\tcli app\tcreated `);
     expect(listed.stdout).not.toContain(secret);
     expect(listed.stdout).toMatch(/last used \d{4}-/);
 
-    expect(cli("revoke", prefix)).toMatchObject({ code: 0 });
-    expect(cli("list").stdout).toMatch(new RegExp(`${prefix}\\tcli app\\t.*\\trevoked \\d{4}-`));
+    expect(await cli("revoke", prefix)).toMatchObject({ code: 0 });
+    expect((await cli("list")).stdout).toMatch(new RegExp(`${prefix}\\tcli app\\t.*\\trevoked \\d{4}-`));
     expect((await metering.call("GET", "/v1/customers/nobody", { secret })).status).toBe(401);
-    expect(cli("revoke", "csk_test_unknown0").code).toBe(1);
+    expect((await cli("revoke", "csk_test_unknown0")).code).toBe(1);
   });
 });

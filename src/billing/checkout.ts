@@ -1,7 +1,7 @@
 import type { SessionUser } from "../auth/types.js";
 import { transaction } from "../db/pool.js";
 import { AppError } from "../kit/errors.js";
-import { checkoutProvider, type OpenedCheckout } from "./checkout-provider.js";
+import { type Buyer, checkoutProvider, type OpenedCheckout } from "./checkout-provider.js";
 import type { BillingContext } from "./context.js";
 import { fulfilCheckout } from "./fulfil.js";
 import { findPayment, insertPendingPayment, type Payment, type PaymentAttention } from "./payments.js";
@@ -10,17 +10,19 @@ import { findPayment, insertPendingPayment, type Payment, type PaymentAttention 
  * Starts a checkout of `amountCents` for `user` and returns where to send them. `requestKey` names
  * the click: the same key gives the same session (Stripe's idempotency key, or the simulator's id),
  * so a double click or a retried request never opens two payments. The session is recorded before
- * anyone is sent to pay, so only sessions started here are ever credited.
+ * anyone is sent to pay, so only sessions started here are ever credited. `returnUrl`, already
+ * checked against CHECKOUT_RETURN_ORIGINS (see `allowedReturnUrl`), is where the buyer comes back.
  */
 export async function startCheckout(
   context: BillingContext,
-  input: { user: SessionUser; amountCents: number; requestKey: string },
+  input: { user: Buyer; amountCents: number; requestKey: string; returnUrl?: string },
 ): Promise<OpenedCheckout> {
-  const { user, amountCents } = input;
+  const { user, amountCents, returnUrl } = input;
   const checkout = await checkoutProvider(context).createSession({
     user,
     amountCents,
     idempotencyKey: `checkout:${user.id}:${input.requestKey}`,
+    returnUrl,
   });
   await insertPendingPayment(context.pool, {
     checkoutSessionId: checkout.checkoutSessionId,

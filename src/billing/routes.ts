@@ -8,12 +8,11 @@ import { AppError } from "../kit/errors.js";
 import { parseInput, readJson } from "../kit/validation.js";
 import { topupProblem } from "./amount.js";
 import { confirmCheckout, startCheckout } from "./checkout.js";
-import { checkoutProvider } from "./checkout-provider.js";
-import type { BillingContext } from "./context.js";
+import { checkoutNotConfigured, checkoutProvider } from "./checkout-provider.js";
+import { type BillingContext, createBillingContext } from "./context.js";
 import { type CheckoutAction, countAttempt, rateLimitedError } from "./rate-limit.js";
 import { refundSimulatedPayment } from "./simulated-refund.js";
 import { simulatorRoutes } from "./simulator.js";
-import { createStripeClient } from "./stripe.js";
 import { webhookRoutes } from "./webhook.js";
 
 const checkoutInput = z.object({ amountCents: z.number().int() });
@@ -57,13 +56,7 @@ function accountRoutes(context: BillingContext): Hono<AuthedEnv> {
     const { amountCents } = parseInput(checkoutInput, await readJson(httpContext));
     const problem = topupProblem(amountCents, context.config);
     if (problem) throw new AppError("INVALID_AMOUNT", problem);
-    if (!checkoutProvider(context).available) {
-      // The simulator hands out credits for free; behind a public URL that is real AI spend for nothing.
-      throw new AppError(
-        "CHECKOUT_NOT_CONFIGURED",
-        "Buying credits is not set up: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (or STRIPE_SIMULATOR=on for a test deployment whose credits are free).",
-      );
-    }
+    if (!checkoutProvider(context).available) throw checkoutNotConfigured();
     // Counted once the request is valid: only those reach Stripe and write a payment row.
     await limitAttempts(context, httpContext, "checkout");
     const { url } = await startCheckout(context, {
@@ -108,7 +101,7 @@ function accountRoutes(context: BillingContext): Hono<AuthedEnv> {
  * app.route("/", billingRoutes(dependencies));
  */
 export function billingRoutes(dependencies: Dependencies): Hono<AuthedEnv> {
-  const context: BillingContext = { ...dependencies, stripe: createStripeClient(dependencies.config) };
+  const context = createBillingContext(dependencies);
   const app = new Hono<AuthedEnv>();
   app.route("/", webhookRoutes(context));
   app.route("/", simulatorRoutes(context));

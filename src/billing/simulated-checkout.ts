@@ -19,9 +19,11 @@ export function simulatedCheckout(context: Pick<BillingContext, "config">): Chec
   return {
     // The simulator hands out credits for nothing: only on a loopback APP_URL, or STRIPE_SIMULATOR=on.
     available: config.stripeSimulator,
-    async createSession({ idempotencyKey }) {
+    async createSession({ idempotencyKey, returnUrl }) {
       const checkoutSessionId = `${simulatedSessionPrefix}${digest(idempotencyKey)}`;
-      return { checkoutSessionId, url: `${config.appUrl}/simulator/checkout/${checkoutSessionId}` };
+      // The page checks `return` against CHECKOUT_RETURN_ORIGINS again before it redirects there.
+      const query = returnUrl ? `?return=${encodeURIComponent(returnUrl)}` : "";
+      return { checkoutSessionId, url: `${config.appUrl}/simulator/checkout/${checkoutSessionId}${query}` };
     },
     shouldLookUp: () => false,
     // Never reached while shouldLookUp is false; a simulated session exists only in the database.

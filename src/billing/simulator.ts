@@ -1,7 +1,8 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { formatCents } from "./amount.js";
 import type { BillingContext } from "./context.js";
 import { findPayment, type Payment } from "./payments.js";
+import { allowedReturnUrl, returnUrlFor } from "./return-url.js";
 import { simulatedSessionPrefix } from "./simulated-checkout.js";
 import { completedSessionEvent, deliverEvent } from "./simulated-events.js";
 
@@ -25,11 +26,12 @@ ${body}
 </html>`;
 }
 
-function checkoutPage(payment: Payment): string {
+function checkoutPage(payment: Payment, returnUrl: string | null): string {
   const id = escapeHtml(payment.checkoutSessionId);
+  const query = returnUrl ? escapeHtml(`?return=${encodeURIComponent(returnUrl)}`) : "";
   const amount = escapeHtml(formatCents(payment.amountCents, payment.currency));
   const action = (verb: string, label: string, style: string) =>
-    `<form method="post" action="/simulator/checkout/${id}/${verb}" style="display:inline">
+    `<form method="post" action="/simulator/checkout/${id}/${verb}${query}" style="display:inline">
 <button type="submit" style="${style};padding:.6rem 1.4rem;border-radius:.4rem;font-size:1rem">${label}</button></form>`;
   return page(
     "Test checkout — no real payment",
@@ -48,7 +50,9 @@ function problemPage(message: string): string {
  * The offline stand-in for Stripe Checkout, served only without STRIPE_SECRET_KEY and only where
  * `config.stripeSimulator` allows it (404 elsewhere). Pay sends a
  * signed `checkout.session.completed` through HTTP to the real webhook route, then returns to the
- * success URL, exactly as Stripe would; Cancel returns to the cancel URL.
+ * success URL, exactly as Stripe would; Cancel returns to the cancel URL. A checkout started through
+ * `POST /v1/checkout` carries its `return` URL in the query, checked against CHECKOUT_RETURN_ORIGINS
+ * again here, so the page never redirects anywhere else.
  */
 export function simulatorRoutes(context: BillingContext): Hono {
   const { config } = context;
@@ -61,20 +65,34 @@ export function simulatorRoutes(context: BillingContext): Hono {
     return findPayment(context.pool, id);
   }
 
+  /** The `return` query as a checked URL; null without one; "refused" for one off the allowlist. */
+  function returnUrlOf(httpContext: Context): string | null | "refused" {
+    const returnUrl = httpContext.req.query("return");
+    if (returnUrl === undefined) return null;
+    return allowedReturnUrl(returnUrl, config.checkoutReturnOrigins)?.href ?? "refused";
+  }
+  const refusedPage = problemPage(
+    "This return URL is not in CHECKOUT_RETURN_ORIGINS. Start again from the app.",
+  );
+
   app.get("/simulator/checkout/:id", async (httpContext) => {
     const payment = await simulatedPayment(httpContext.req.param("id"));
     if (!payment)
       return httpContext.html(problemPage("No such test checkout. Start again from Coinslot."), 404);
+    const returnUrl = returnUrlOf(httpContext);
+    if (returnUrl === "refused") return httpContext.html(refusedPage, 400);
     if (payment.status !== "pending") {
       return httpContext.html(problemPage(`This test checkout is already ${payment.status}.`), 409);
     }
-    return httpContext.html(checkoutPage(payment));
+    return httpContext.html(checkoutPage(payment, returnUrl));
   });
 
   app.post("/simulator/checkout/:id/pay", async (httpContext) => {
     const payment = await simulatedPayment(httpContext.req.param("id"));
     if (!payment)
       return httpContext.html(problemPage("No such test checkout. Start again from Coinslot."), 404);
+    const returnUrl = returnUrlOf(httpContext);
+    if (returnUrl === "refused") return httpContext.html(refusedPage, 400);
     // Paying twice sends a second event for the same session; the webhook credits the session once.
     const delivery = await deliverEvent(config, completedSessionEvent(payment, config));
     if (!delivery.ok) {
@@ -87,6 +105,7 @@ export function simulatorRoutes(context: BillingContext): Hono {
         502,
       );
     }
+    if (returnUrl) return httpContext.redirect(returnUrlFor(returnUrl, "success"), 303);
     return httpContext.redirect(
       `${config.appUrl}/?checkout=success&session_id=${encodeURIComponent(payment.checkoutSessionId)}`,
       303,
@@ -97,6 +116,9 @@ export function simulatorRoutes(context: BillingContext): Hono {
     const payment = await simulatedPayment(httpContext.req.param("id"));
     if (!payment)
       return httpContext.html(problemPage("No such test checkout. Start again from Coinslot."), 404);
+    const returnUrl = returnUrlOf(httpContext);
+    if (returnUrl === "refused") return httpContext.html(refusedPage, 400);
+    if (returnUrl) return httpContext.redirect(returnUrlFor(returnUrl, "cancel"), 303);
     return httpContext.redirect(`${config.appUrl}/?checkout=cancel`, 303);
   });
 

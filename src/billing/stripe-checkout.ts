@@ -2,6 +2,7 @@ import { AppError } from "../kit/errors.js";
 import type { Logger } from "../logger.js";
 import type { CheckoutProvider } from "./checkout-provider.js";
 import type { BillingContext } from "./context.js";
+import { returnUrlFor } from "./return-url.js";
 import { simulatedSessionPrefix } from "./simulated-checkout.js";
 import type { Stripe } from "./stripe.js";
 import { checkoutFacts } from "./stripe-objects.js";
@@ -29,7 +30,7 @@ export function stripeCheckout(
   const { config, logger } = context;
   return {
     available: true,
-    async createSession({ user, amountCents, idempotencyKey }) {
+    async createSession({ user, amountCents, idempotencyKey, returnUrl }) {
       try {
         const session = await stripe.checkout.sessions.create(
           {
@@ -49,8 +50,10 @@ export function stripeCheckout(
             metadata: { user_id: user.id },
             // Refund and dispute events carry the charge, not the session: the user id rides along.
             payment_intent_data: { metadata: { user_id: user.id } },
-            success_url: `${config.appUrl}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
-            cancel_url: `${config.appUrl}/?checkout=cancel`,
+            success_url: returnUrl
+              ? returnUrlFor(returnUrl, "success")
+              : `${config.appUrl}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+            cancel_url: returnUrl ? returnUrlFor(returnUrl, "cancel") : `${config.appUrl}/?checkout=cancel`,
           },
           { idempotencyKey },
         );

@@ -46,6 +46,8 @@ export const errorStatus = {
 
   // Buying and refunds
   CHECKOUT_NOT_CONFIGURED: 503,
+  // POST /v1/checkout: a returnUrl whose origin is not in CHECKOUT_RETURN_ORIGINS (never an open redirect).
+  RETURN_URL_NOT_ALLOWED: 400,
   STRIPE_UNAVAILABLE: 502,
   PAYMENT_NOT_FOUND: 404,
   PAYMENT_NOT_PAID: 409,

@@ -1,11 +1,14 @@
+import { createHash, randomUUID } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { createBillingContext } from "../billing/context.js";
 import type { Dependencies } from "../dependencies.js";
 import { apiBodyLimitBytes, limitBody } from "../kit/body-limit.js";
 import { AppError } from "../kit/errors.js";
 import { parseInput, readJson } from "../kit/validation.js";
 import { createSpendBatcher, findAccount, maxPageSize, readEntryPage, unwrap } from "../ledger/index.js";
 import { type MeteringEnv, requireServiceKey } from "./authenticate.js";
+import { startCustomerCheckout } from "./checkout.js";
 import { customerIdPattern, putCustomer, requireCustomer } from "./customers.js";
 import { chargeUsage, ledgerKey, release, requireMeteringHold, settle } from "./spending.js";
 
@@ -33,6 +36,11 @@ const holdInput = z.object({
 });
 const settleInput = z.object({ amountCents: cents(0), description: description.optional() });
 const usageInput = z.object({ customer: customerId, amountCents: cents(1), description });
+const checkoutInput = z.object({
+  customer: customerId,
+  amountCents: z.number({ error: "must be a whole number of cents" }).int("must be a whole number of cents"),
+  returnUrl: z.string({ error: "is required" }),
+});
 const pageInput = z.object({
   limit: z.coerce.number().int().min(1).max(maxPageSize).default(20),
   cursor: z
@@ -151,6 +159,21 @@ export function meteringRoutes(dependencies: Dependencies): Hono<MeteringEnv> {
       availableCents: change.balance.availableCents,
     };
     return context.json(body, change.replayed ? 200 : 201);
+  });
+
+  const billing = createBillingContext(dependencies);
+  routes.post("/v1/checkout", async (context) => {
+    const input = parseInput(checkoutInput, await readJson(context));
+    // Optional: billing names the session after the key and the arguments, so a retry opens the same
+    // session and the same key with another amount or returnUrl opens a new one (Stripe would refuse it).
+    const key = context.req.header("idempotency-key") === undefined ? randomUUID() : idempotencyKey(context);
+    const requestKey = `v1:${createHash("sha256")
+      .update(JSON.stringify([key, input]))
+      .digest("hex")
+      .slice(0, 40)}`;
+    const onRateLimited = (seconds: number) => context.header("Retry-After", String(seconds));
+    const { url } = await startCustomerCheckout(billing, { ...input, requestKey }, onRateLimited);
+    return context.json({ url }, 201);
   });
 
   return routes;
