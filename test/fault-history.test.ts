@@ -22,7 +22,10 @@ const plan = {
   kills: between(random, 3, 4),
   postgresRestarts: between(random, 2, 3),
 };
-const holdTtlSeconds = 10;
+// Long enough that an answer's settlement (tried until a margin before its hold expires) outlasts two
+// PostgreSQL restarts in a row, as it outlasts any restart with the default 300 s; at 10 s, two
+// restarts of 3 s each within one answer's life could run out its retries and leave it unpaid.
+const holdTtlSeconds = 20;
 // The server sweeps expired holds four times per hold lifetime (src/main.ts).
 const sweepIntervalMs = holdTtlSeconds * 250;
 const webhookSecret = `whsec_fault_history_${seed}`;
@@ -72,7 +75,7 @@ async function redeliverAll(world: World): Promise<string[]> {
   return unacknowledged;
 }
 
-it("explains every cent after server kills and PostgreSQL restarts", { timeout: 110_000 }, async () => {
+it("explains every cent after server kills and PostgreSQL restarts", { timeout: 150_000 }, async () => {
   if (!cluster) throw new Error("the cluster did not start");
   const started = performance.now();
   const people: Person[] = await Promise.all(

@@ -89,7 +89,7 @@ export async function startFaultCluster(settings: ClusterSettings): Promise<Faul
     const started = await startServer(environment);
     server = started;
     void started.exited.then((code) => {
-      pastOutput = `${pastOutput}${started.output()}(exited: ${code ?? "killed"})\n`.slice(-20_000);
+      pastOutput = `${pastOutput}${started.output()}(exited: ${code ?? "killed"})\n`.slice(-60_000);
       if (server === started) server = undefined;
     });
   };
@@ -112,7 +112,7 @@ export async function startFaultCluster(settings: ClusterSettings): Promise<Faul
       if (!postgres.restart) throw new Error("this PostgreSQL is shared; it is never restarted");
       await postgres.restart(pauseMs);
     },
-    serverOutput: () => `${pastOutput}${server?.output() ?? ""}`.slice(-8_000),
+    serverOutput: () => `${pastOutput}${server?.output() ?? ""}`.slice(-60_000),
     close: async () => {
       const running = server;
       if (running) {
