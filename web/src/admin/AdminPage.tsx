@@ -3,10 +3,11 @@ import { type ApiError, api } from "../shared/api.js";
 import { formatCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
 import { AccountDetail } from "./AccountDetail.js";
+import { ServiceKeys } from "./ServiceKeys.js";
 
 export type AccountSummary = { userId: string; email: string; balanceCents: number; heldCents: number };
 
-/** Admins find an account by email or id, then read its ledger and adjust or refund. */
+/** Admins find an account by email or id, then read its ledger and adjust or refund; and manage service keys. */
 export function AdminPage({ currency }: { currency: string }) {
   const [query, setQuery] = useState("");
   const [accounts, setAccounts] = useState<AccountSummary[] | null>(null);
@@ -84,6 +85,7 @@ export function AdminPage({ currency }: { currency: string }) {
           <p className="empty">Choose an account to see its balance and history.</p>
         </section>
       )}
+      <ServiceKeys />
     </div>
   );
 }
