@@ -1,58 +1,31 @@
 import { createHash, randomUUID } from "node:crypto";
 import { type Context, Hono } from "hono";
-import { z } from "zod";
 import { createBillingContext } from "../billing/context.js";
 import type { Dependencies } from "../dependencies.js";
 import { apiBodyLimitBytes, limitBody } from "../kit/body-limit.js";
 import { AppError } from "../kit/errors.js";
 import { parseInput, readJson } from "../kit/validation.js";
-import { createSpendBatcher, findAccount, maxPageSize, readEntryPage, unwrap } from "../ledger/index.js";
+import { createSpendBatcher, findAccount, readEntryPage, unwrap } from "../ledger/index.js";
 import { type MeteringEnv, requireServiceKey } from "./authenticate.js";
 import { startCustomerCheckout } from "./checkout.js";
-import { customerIdPattern, putCustomer, requireCustomer } from "./customers.js";
+import { putCustomer, requireCustomer } from "./customers.js";
+import { apiDocsRoutes } from "./docs-routes.js";
+import {
+  checkoutInput,
+  customerId,
+  customerInput,
+  holdInput,
+  idempotencyKeyHeader,
+  pageInput,
+  settleInput,
+  usageInput,
+} from "./schemas.js";
 import { chargeUsage, ledgerKey, release, requireMeteringHold, settle } from "./spending.js";
-
-const maxCents = 100_000_000;
-const cents = (minimum: number) =>
-  z
-    .number({ error: "must be a whole number of cents" })
-    .int("must be a whole number of cents")
-    .min(minimum, `must be at least ${minimum}`)
-    .max(maxCents, `must be at most ${maxCents}`);
-const description = z.string().max(500, "must be at most 500 characters");
-const customerId = z
-  .string({ error: "is required" })
-  .regex(customerIdPattern, "must be 1 to 128 of A-Z a-z 0-9 _ . : @ -");
-
-const customerInput = z.object({
-  email: z.email({ error: "must be an email address" }).max(254),
-  name: z.string().trim().min(1).max(200).optional(),
-});
-const holdInput = z.object({
-  customer: customerId,
-  amountCents: cents(1),
-  description: description.optional(),
-  ttlSeconds: z.number().int("must be whole seconds").min(1).max(86_400).optional(),
-});
-const settleInput = z.object({ amountCents: cents(0), description: description.optional() });
-const usageInput = z.object({ customer: customerId, amountCents: cents(1), description });
-const checkoutInput = z.object({
-  customer: customerId,
-  amountCents: z.number({ error: "must be a whole number of cents" }).int("must be a whole number of cents"),
-  returnUrl: z.string({ error: "is required" }),
-});
-const pageInput = z.object({
-  limit: z.coerce.number().int().min(1).max(maxPageSize).default(20),
-  cursor: z
-    .string()
-    .regex(/^\d{1,18}$/, "must be the nextCursor of the previous page")
-    .optional(),
-});
 
 /** The caller's Idempotency-Key header: required on every call that spends, 1 to 255 characters. */
 function idempotencyKey(context: Context): string {
-  const key = context.req.header("idempotency-key");
-  if (key && key.length <= 255) return key;
+  const key = idempotencyKeyHeader.safeParse(context.req.header("idempotency-key"));
+  if (key.success) return key.data;
   throw new AppError(
     "INVALID_IDEMPOTENCY_KEY",
     "Send an Idempotency-Key header of 1 to 255 characters, unique per operation (a retry sends the same one).",
@@ -74,6 +47,8 @@ export function meteringRoutes(dependencies: Dependencies): Hono<MeteringEnv> {
   const batcher = createSpendBatcher({ pool, ledger });
   const routes = new Hono<MeteringEnv>();
 
+  // Before the service key: the API's description is public, like any API reference.
+  routes.route("/", apiDocsRoutes());
   routes.use("/v1/*", limitBody({ maxBytes: apiBodyLimitBytes }));
   routes.use("/v1/*", requireServiceKey({ pool, config }));
 
