@@ -196,6 +196,28 @@ describe("loadConfig", () => {
     }
   });
 
+  it("reads WEBHOOK_ENDPOINTS as https URLs, http only to this machine, none unless set", () => {
+    const defaults = loadConfig({ DATA_DIR: dataDir });
+    expect(defaults.webhookEndpoints).toEqual([]);
+    expect(defaults.lowBalanceAlertCents).toBe(100);
+    const endpoints =
+      "https://App.Example.com/hooks?v=2, http://127.0.0.1:4000/hooks,https://app.example.com/hooks?v=2";
+    expect(loadConfig({ DATA_DIR: dataDir, WEBHOOK_ENDPOINTS: endpoints }).webhookEndpoints).toEqual([
+      "https://app.example.com/hooks?v=2",
+      "http://127.0.0.1:4000/hooks",
+    ]);
+    for (const bad of [
+      "http://app.example.com/hooks",
+      "https://user:secret@app.example.com/hooks",
+      "ftp://app.example.com/",
+      "app.example.com/hooks",
+      "https://app.example.com/hooks,",
+    ]) {
+      expect(problemsOf({ WEBHOOK_ENDPOINTS: bad }), bad).toHaveLength(1);
+    }
+    expect(problemsOf({ LOW_BALANCE_ALERT_CENTS: "-1" })).toHaveLength(1);
+  });
+
   it("bounds chat text: 32,000 characters a question and 200,000 a conversation unless set", () => {
     const chat = (environment: Record<string, string>) => {
       const config = loadConfig({ DATA_DIR: dataDir, ...environment });

@@ -39,6 +39,10 @@ export type Config = {
   meteringRateLimit: { max: number; windowSeconds: number };
   /** Origins (`https://app.example.com`) that `POST /v1/checkout` may send a buyer back to; empty: none. */
   checkoutReturnOrigins: string[];
+  /** URLs the outgoing webhooks go to: https, or http on a loopback host; empty: none. */
+  webhookEndpoints: string[];
+  /** A metering customer's available credit below this sends balance.low, once per crossing. */
+  lowBalanceAlertCents: number;
   aiModel: string;
   googleApiKey: string | undefined;
   openaiApiKey: string | undefined;
@@ -116,6 +120,34 @@ const originList: Rule<string[]> = {
     "a comma-separated list of origins such as https://app.example.com,http://localhost:5173 (scheme, host and port; no path)",
 };
 
+/**
+ * The URL an outgoing webhook may go to, normalised (so its derived secret is stable), or null:
+ * https anywhere, http only to this machine (a receiver in development), never with credentials,
+ * which would end up in logs and in the admin list.
+ */
+export function webhookEndpointOf(entry: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return null;
+  }
+  const secure = url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(url.href));
+  const plain = url.username === "" && url.password === "" && url.hash === "";
+  return secure && plain && url.href.length <= 2000 ? url.href : null;
+}
+
+const webhookEndpointList: Rule<string[]> = {
+  schema: z
+    .string()
+    .transform((value) => value.split(",").map((entry) => webhookEndpointOf(entry.trim())))
+    .refine((endpoints) => endpoints.every((endpoint) => endpoint !== null))
+    .transform((endpoints) => [...new Set(endpoints.filter((endpoint) => endpoint !== null))])
+    .refine((endpoints) => endpoints.length <= 20),
+  accepts:
+    "a comma-separated list of at most 20 https:// URLs (http:// only for localhost or 127.x), such as https://app.example.com/coinslot/webhook",
+};
+
 const yesNo: Rule<boolean> = {
   schema: z.enum(["true", "false"]).transform((value) => value === "true"),
   accepts: "true or false",
@@ -175,6 +207,8 @@ const rules = {
   METERING_RATE_LIMIT_MAX: wholeNumber(1, 1_000_000_000),
   METERING_RATE_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400),
   CHECKOUT_RETURN_ORIGINS: originList,
+  WEBHOOK_ENDPOINTS: webhookEndpointList,
+  LOW_BALANCE_ALERT_CENTS: wholeNumber(0, 100_000_000),
   AI_MODEL: text(
     "demo, or provider:model with provider google, openai or compatible (for example google:gemini-2.0-flash)",
     /^(demo|(google|openai|compatible):\S+)$/,
@@ -349,6 +383,8 @@ export function loadConfig(environment: Environment): Config {
       windowSeconds: value.METERING_RATE_LIMIT_WINDOW_SECONDS ?? 60,
     },
     checkoutReturnOrigins: value.CHECKOUT_RETURN_ORIGINS ?? [],
+    webhookEndpoints: value.WEBHOOK_ENDPOINTS ?? [],
+    lowBalanceAlertCents: value.LOW_BALANCE_ALERT_CENTS ?? 100,
     aiModel: value.AI_MODEL ?? (googleApiKey ? "google:gemini-2.0-flash" : "demo"),
     googleApiKey,
     openaiApiKey: value.OPENAI_API_KEY,

@@ -8,6 +8,7 @@ import { readEnvironment } from "./environment.js";
 import { createApp } from "./http/app.js";
 import { createLedger, startHoldSweeper } from "./ledger/index.js";
 import { createLogger, type Logger } from "./logger.js";
+import { startWebhookDeliverer } from "./webhooks/deliverer.js";
 
 const shutdownTimeoutMs = 10_000;
 
@@ -77,6 +78,15 @@ async function start(config: Config, logger: Logger): Promise<void> {
     intervalMs: Math.min(config.holdTtlSeconds * 250, 30_000),
   });
   cleanups.push(() => sweeper.stop());
+  // Writes the endpoints and threshold the outbox triggers read, then delivers until shutdown.
+  const deliverer = await startWebhookDeliverer({
+    pool: database.pool,
+    logger,
+    endpointUrls: config.webhookEndpoints,
+    authSecret: config.authSecret,
+    lowBalanceAlertCents: config.lowBalanceAlertCents,
+  });
+  cleanups.push(() => deliverer.stop());
   const app = createApp({ config, pool: database.pool, logger, ledger });
   await new Promise<void>((listening, failed) => {
     const server = serve({ fetch: app.fetch, port: config.port }, () => listening());

@@ -15,6 +15,7 @@ import {
   verifyEmailCommand,
 } from "./commands.js";
 import { serviceKeyCreateCommand, serviceKeyListCommand, serviceKeyRevokeCommand } from "./service-keys.js";
+import { webhookSecretCommand } from "./webhooks.js";
 
 const usage = `Usage: npm run cli -- <command>
   migrate                                   apply pending migrations
@@ -25,7 +26,8 @@ const usage = `Usage: npm run cli -- <command>
   verify-email <email>                      mark a password account's email verified (ADMIN_EMAILS needs it)
   service-key create --name "..."           make a key for /v1/* (its secret is printed once)
   service-key list                          every key: prefix, name, created, last used, revoked
-  service-key revoke <prefix-or-id>         refuse the key from its next request on`;
+  service-key revoke <prefix-or-id>         refuse the key from its next request on
+  webhook-secret <url>                      the signing secret of a WEBHOOK_ENDPOINTS URL (from AUTH_SECRET)`;
 
 // parseArgs would read "-100" as short flags; negative amounts are always the last positional, so
 // move them behind "--", where everything is positional.
@@ -89,6 +91,13 @@ async function main(): Promise<number> {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.problems.join("\n")}\n`);
     return 1;
+  }
+  const [command, ...operands] = process.argv.slice(2);
+  // Derived from the settings alone: no reason to start a database for it.
+  if (command === "webhook-secret" && operands.length === 1) {
+    const outcome = webhookSecretCommand(config, operands[0] as string);
+    (outcome.code === 0 ? process.stdout : process.stderr).write(`${outcome.output}\n`);
+    return outcome.code;
   }
   const database = await openDatabaseForCommand(config, createLogger("silent"));
   try {

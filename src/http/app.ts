@@ -12,6 +12,7 @@ import { openHoldTotals } from "../ledger/index.js";
 import { serviceKeyAdminRoutes } from "../metering/admin-routes.js";
 import { meteringRoutes } from "../metering/routes.js";
 import { measureRequests, metricsRoutes } from "../metrics/routes.js";
+import { webhookAdminRoutes } from "../webhooks/admin-routes.js";
 import { healthRoutes } from "./health.js";
 import { publicConfigRoutes } from "./public-config.js";
 import { webAppRoutes } from "./static.js";
@@ -45,6 +46,7 @@ export function createApp(dependencies: Dependencies): Hono {
   app.route("/", chatRoutes(dependencies));
   app.route("/api", adminRoutes(dependencies));
   app.route("/api", serviceKeyAdminRoutes(dependencies));
+  app.route("/api", webhookAdminRoutes(dependencies));
   app.route("/", accountRoutes(dependencies));
 
   // Server to server, outside /api: a service key instead of a session, and no Origin to check.
