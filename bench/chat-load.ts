@@ -19,6 +19,9 @@ import { type ChatCall, cpuSecondsOf, percentile, rssMbOf, runClients } from "./
  * machine's drift hits all alike: the bare upstream, a plain AI SDK route without credits
  * (bench/load-servers.ts), and Coinslot's metered /api/chat. Server CPU comes from /proc.
  * BENCH_CPU_PROF=<dir> runs Coinslot under `node --cpu-prof`. `npx tsx bench/chat-load.ts` runs it alone.
+ * BENCH_COMPARE_ENV="NAME=value ..." starts a second Coinslot on the same database with those settings
+ * added and measures it as a fourth case, `compared`, interleaved with the others: an A/B of two
+ * builds or settings on the same machine at the same moment, so shared-machine noise hits both alike.
  */
 const chunks = Number(process.env.BENCH_CHUNKS ?? 40);
 const chunkDelayMs = Number(process.env.BENCH_CHUNK_DELAY_MS ?? 5);
@@ -29,7 +32,7 @@ const password = "bench password 0123";
 const question = "What does metering a chat cost under load?";
 
 type Running = { child: ChildProcess; pid: number; url: string; output: () => string };
-type Case = "bare" | "plain" | "metered";
+type Case = "bare" | "plain" | "metered" | "compared";
 type Person = { cookie: string; userId: string };
 
 /** Spawns `node <args>` and waits for its line matching `ready`, which gives its port. */
@@ -58,8 +61,35 @@ function stop(running: Running): Promise<void> {
   });
 }
 
-async function startCoinslot(databaseUrl: string, upstreamUrl: string, dataDir: string): Promise<Running> {
-  const port = await freePort();
+const compareEnv = Object.fromEntries(
+  (process.env.BENCH_COMPARE_ENV ?? "")
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+);
+const comparing = Object.keys(compareEnv).length > 0;
+
+/** `startCoinslotOn` a free port; again on another if something took the port in between. */
+async function startCoinslot(
+  databaseUrl: string,
+  upstreamUrl: string,
+  dataDir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Running> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCoinslotOn(await freePort(), { databaseUrl, upstreamUrl, dataDir, extraEnv });
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes("EADDRINUSE")) throw error;
+    }
+  }
+}
+
+async function startCoinslotOn(
+  port: number,
+  options: { databaseUrl: string; upstreamUrl: string; dataDir: string; extraEnv: Record<string, string> },
+): Promise<Running> {
+  const { databaseUrl, upstreamUrl, dataDir, extraEnv } = options;
   const profileDir = process.env.BENCH_CPU_PROF;
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   return spawnNode(
@@ -79,6 +109,7 @@ async function startCoinslot(databaseUrl: string, upstreamUrl: string, dataDir: 
       AI_PRICE_OUTPUT_PER_MILLION: "0.4",
       AUTH_RATE_LIMIT_MAX: "1000000",
       CHECKOUT_RATE_LIMIT_MAX: "1000000",
+      ...extraEnv,
     },
     /Coinslot is running at http:\/\/[^:]+:(\d+)/,
   );
@@ -156,18 +187,28 @@ function callFor(input: {
       check: (text) => text.endsWith("data: [DONE]\n\n"),
     };
   }
+  const server = input.urls[input.which];
   return {
-    url: `${input.which === "plain" ? input.urls.plain : input.urls.metered}/api/chat`,
+    url: `${server}/api/chat`,
     body: JSON.stringify({
       id: `c-${input.tag}-${input.client}`,
       messages: [{ id: messageId, role: "user", parts: [{ type: "text", text: question }] }],
     }),
-    headers: { cookie: person.cookie, origin: input.urls.metered },
+    headers: { cookie: person.cookie, origin: server },
     check: (text) => text.includes(`word${chunks - 1}`) && text.endsWith("data: [DONE]\n\n"),
   };
 }
 
-type Totals = { latenciesMs: number[]; chats: number; seconds: number; cpuSeconds: number };
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+type Totals = {
+  latenciesMs: number[];
+  chats: number;
+  seconds: number;
+  cpuSeconds: number;
+  /** Server CPU per chat in each round: the spread says how far a difference stands above noise. */
+  cpuMsPerChatByRound: number[];
+};
 
 async function measureCases(input: {
   urls: Record<Case, string>;
@@ -177,10 +218,19 @@ async function measureCases(input: {
   chatsEach: number;
   onRound?: () => void;
 }) {
-  const empty = (): Totals => ({ latenciesMs: [], chats: 0, seconds: 0, cpuSeconds: 0 });
-  const totals: Record<Case, Totals> = { bare: empty(), plain: empty(), metered: empty() };
+  const empty = (): Totals => ({
+    latenciesMs: [],
+    chats: 0,
+    seconds: 0,
+    cpuSeconds: 0,
+    cpuMsPerChatByRound: [],
+  });
+  const totals: Record<Case, Totals> = { bare: empty(), plain: empty(), metered: empty(), compared: empty() };
+  const cases: Case[] = comparing ? ["bare", "plain", "metered", "compared"] : ["bare", "plain", "metered"];
   for (let round = 0; round < rounds; round++) {
-    for (const which of ["bare", "plain", "metered"] as const) {
+    // Alternate which of the two Coinslots goes first, so neither always follows the same case.
+    const order = round % 2 === 1 && comparing ? ["bare", "plain", "compared", "metered"] : cases;
+    for (const which of order as Case[]) {
       // Fresh connections per case: a kept-alive one left idle while the other cases ran may be
       // closed by its server (5 s keep-alive timeout) just as it is reused, failing with ECONNRESET.
       const agent = new Agent({ keepAlive: true, maxSockets: input.clients });
@@ -196,15 +246,15 @@ async function measureCases(input: {
       total.latenciesMs.push(...result.latenciesMs);
       total.chats += result.chats;
       total.seconds += result.seconds;
-      total.cpuSeconds += cpuSecondsOf(input.pids[which]) - cpuBefore;
+      const cpuSeconds = cpuSecondsOf(input.pids[which]) - cpuBefore;
+      total.cpuSeconds += cpuSeconds;
+      total.cpuMsPerChatByRound.push(round2((cpuSeconds * 1000) / result.chats));
       agent.destroy();
     }
     input.onRound?.();
   }
   return totals;
 }
-
-const round2 = (value: number) => Math.round(value * 100) / 100;
 
 function summary(totals: Totals) {
   return {
@@ -214,6 +264,7 @@ function summary(totals: Totals) {
     p99Ms: percentile(totals.latenciesMs, 0.99),
     serverCpuMsPerChat: round2((totals.cpuSeconds * 1000) / totals.chats),
     serverCpuUsPerChunk: Math.round((totals.cpuSeconds * 1e6) / totals.chats / chunks),
+    serverCpuMsPerChatByRound: totals.cpuMsPerChatByRound,
   };
 }
 
@@ -269,6 +320,11 @@ export async function benchChatLoad() {
     servers.push(plain);
     const metered = await startCoinslot(database.url, upstream.url, join(directory, "data"));
     servers.push(metered);
+    // Started after the first, so the two never run the migrations at once.
+    const compared = comparing
+      ? await startCoinslot(database.url, upstream.url, join(directory, "data-compared"), compareEnv)
+      : metered;
+    if (comparing) servers.push(compared);
     const peopleCount = Math.max(...concurrencies);
     process.stderr.write(`bench: chat load: signing up and paying for ${peopleCount} people...\n`);
     const people: Person[] = [];
@@ -276,8 +332,18 @@ export async function benchChatLoad() {
       const batch = Array.from({ length: Math.min(8, peopleCount - start) }, (_, offset) => start + offset);
       people.push(...(await Promise.all(batch.map((index) => openPerson(metered.url, index, 1000)))));
     }
-    const urls: Record<Case, string> = { bare: upstream.url, plain: plain.url, metered: metered.url };
-    const pids: Record<Case, number> = { bare: upstream.pid, plain: plain.pid, metered: metered.pid };
+    const urls: Record<Case, string> = {
+      bare: upstream.url,
+      plain: plain.url,
+      metered: metered.url,
+      compared: compared.url,
+    };
+    const pids: Record<Case, number> = {
+      bare: upstream.pid,
+      plain: plain.pid,
+      metered: metered.pid,
+      compared: compared.pid,
+    };
     // Warm every path (JIT, pools, connections) before anything counts.
     const warmup = await measureCases({ urls, pids, people, clients: 8, chatsEach: 3 });
     let rssPeakMb = 0;
@@ -289,7 +355,7 @@ export async function benchChatLoad() {
       process.stderr.write(`bench: Coinslot exited with ${code}:\n${metered.output().slice(-4000)}\n`);
     });
     const results: Record<string, unknown> = {};
-    let meteredChats = warmup.metered.chats;
+    let meteredChats = warmup.metered.chats + (comparing ? warmup.compared.chats : 0);
     for (const clients of concurrencies) {
       process.stderr.write(`bench: chat load: ${clients} concurrent...\n`);
       const chatsEach = Math.max(
@@ -302,9 +368,16 @@ export async function benchChatLoad() {
         plain: summary(totals.plain),
         metered: summary(totals.metered),
       };
-      meteredChats += totals.metered.chats;
+      meteredChats += totals.metered.chats + (comparing ? totals.compared.chats : 0);
+      const comparison = comparing
+        ? {
+            compared: summary(totals.compared),
+            meteredOverCompared: round2(totals.compared.seconds / totals.metered.seconds),
+          }
+        : {};
       results[`concurrent${clients}`] = {
         ...cases,
+        ...comparison,
         meteredOverPlain: round2(cases.metered.chatsPerSecond / cases.plain.chatsPerSecond),
         meteredOverBare: round2(cases.metered.chatsPerSecond / cases.bare.chatsPerSecond),
         addedOverPlainMs: {
@@ -319,7 +392,14 @@ export async function benchChatLoad() {
     }
     return {
       name: "chat_under_load",
-      settings: { chunks, chunkDelayMs, rounds, concurrencies, people: peopleCount },
+      settings: {
+        chunks,
+        chunkDelayMs,
+        rounds,
+        concurrencies,
+        people: peopleCount,
+        ...(comparing ? { comparedEnv: compareEnv } : {}),
+      },
       ...results,
       meteredServerRssPeakMb: rssPeakMb,
       invariants: await checkLedger(database.url, meteredChats),

@@ -26,7 +26,7 @@ const authBodyLimitBytes = 16 * 1024;
 export function authRoutes(dependencies: Dependencies): Hono<AuthedEnv> {
   const { config, pool, logger, ledger } = dependencies;
   const auth = createAuth({ config, pool, logger });
-  const gate = requireUser({ auth, config, ledger, logger });
+  const gate = requireUser({ auth, config, ledger, logger, pool });
   const routes = new Hono<AuthedEnv>();
 
   routes.use("/api/*", sameOriginOnly({ appUrl: config.appUrl, exempt: ["/api/stripe/webhook"] }));
