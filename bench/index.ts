@@ -11,6 +11,7 @@ import { benchAuth } from "./auth.js";
 import { benchChat } from "./chat.js";
 import { benchChatLoad } from "./chat-load.js";
 import { type Measurement, measure, type SpendCall } from "./measure.js";
+import { benchMetering } from "./metering.js";
 import { batchedSpend, moduleSpend, rawSpend } from "./paths.js";
 
 // `npm run bench`: spends per second through the raw SQL baseline, the ledger module and the spend
@@ -18,7 +19,8 @@ import { batchedSpend, moduleSpend, rawSpend } from "./paths.js";
 // default (durable) settings and one pool size for all. JSON on stdout; progress on stderr.
 // BENCH_OPERATIONS, BENCH_CALLERS, BENCH_POOL_SIZE and BENCH_FSYNC=off change the run. Then, on the
 // same server, the metering overhead of a chat (bench/chat.ts) and the cost of sign-in (bench/auth.ts);
-// last, metered chat under load over real HTTP against a started server (bench/chat-load.ts).
+// then the metering API's /v1/usage and /v1/holds over real HTTP against a started server and the raw
+// SQL baseline (bench/metering.ts); last, metered chat under load over real HTTP (bench/chat-load.ts).
 const operations = Number(process.env.BENCH_OPERATIONS ?? 4_000);
 const callers = Number(process.env.BENCH_CALLERS ?? 64);
 const poolSize = Number(process.env.BENCH_POOL_SIZE ?? 16);
@@ -121,6 +123,7 @@ async function main(): Promise<void> {
       ...results,
       chat: await benchChat({ pool, config }),
       auth: await benchAuth({ pool, config }),
+      meteringApi: await benchMetering(),
       chatUnderLoad: await benchChatLoad(),
     };
     process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);

@@ -4,10 +4,11 @@ import { formatCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
 import { AccountDetail } from "./AccountDetail.js";
 import { ServiceKeys } from "./ServiceKeys.js";
+import { WebhookDeliveries } from "./WebhookDeliveries.js";
 
 export type AccountSummary = { userId: string; email: string; balanceCents: number; heldCents: number };
 
-/** Admins find an account by email or id, then read its ledger and adjust or refund; and manage service keys. */
+/** Admins find an account by email or id, then read its ledger and adjust or refund; manage service keys; and follow webhook deliveries. */
 export function AdminPage({ currency }: { currency: string }) {
   const [query, setQuery] = useState("");
   const [accounts, setAccounts] = useState<AccountSummary[] | null>(null);
@@ -86,6 +87,7 @@ export function AdminPage({ currency }: { currency: string }) {
         </section>
       )}
       <ServiceKeys />
+      <WebhookDeliveries />
     </div>
   );
 }
