@@ -51,6 +51,8 @@ export type Config = {
   aiPriceOutputPerMillion: number | undefined;
   creditMarkup: number;
   maxOutputTokens: number;
+  /** The demo model's pause between words: 0 under NODE_ENV=test, 20 ms otherwise so answers visibly stream. */
+  demoWordDelayMs: number;
   holdTtlSeconds: number;
   /** Longest question (user message) /api/chat accepts, in characters. */
   chatMaxMessageChars: number;
@@ -221,6 +223,7 @@ const rules = {
   AI_PRICE_OUTPUT_PER_MILLION: decimal(0, 10_000),
   CREDIT_MARKUP: decimal(1, 1_000),
   MAX_OUTPUT_TOKENS: wholeNumber(1, 1_000_000),
+  DEMO_WORD_DELAY_MS: wholeNumber(0, 10_000),
   HOLD_TTL_SECONDS: wholeNumber(10, 86_400),
   CHAT_MAX_MESSAGE_CHARS: wholeNumber(100, 1_000_000),
   CHAT_MAX_PROMPT_CHARS: wholeNumber(100, 1_000_000),
@@ -393,6 +396,7 @@ export function loadConfig(environment: Environment): Config {
     aiPriceOutputPerMillion: value.AI_PRICE_OUTPUT_PER_MILLION,
     creditMarkup: value.CREDIT_MARKUP ?? 4,
     maxOutputTokens: value.MAX_OUTPUT_TOKENS ?? 1024,
+    demoWordDelayMs: value.DEMO_WORD_DELAY_MS ?? (nodeEnv === "test" ? 0 : 20),
     holdTtlSeconds: value.HOLD_TTL_SECONDS ?? 300,
     chatMaxMessageChars,
     chatMaxPromptChars,

@@ -23,14 +23,14 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function signedUpPage(): Promise<Page> {
+async function signedUpPage(url = server.url): Promise<Page> {
   const context = await browser.newContext({
     viewport: { width: 1280, height: 800 },
     permissions: ["clipboard-read", "clipboard-write"],
   });
   const page = await context.newPage();
   consoleProblemsOf.set(page, watchConsole(page, expectedErrors));
-  await page.goto(server.url);
+  await page.goto(url);
   await page.getByRole("button", { name: "Create an account" }).click();
   await page.getByLabel("Name").fill("Chat Person");
   await page.getByLabel("Email").fill(`chat-${randomBytes(4).toString("hex")}@example.com`);
@@ -104,7 +104,17 @@ describe("answers as Markdown", () => {
 
 describe("Stop and retry", () => {
   it("stops a streaming answer, which then shows what it cost", async () => {
-    const page = await signedUpPage();
+    // Its own server whose demo model writes a word every 150 ms: at 20 ms a loaded machine can finish
+    // the whole answer before the Stop button is clicked.
+    const slow = await startWebServer({ DEMO_WORD_DELAY_MS: "150" });
+    try {
+      await stopHalfway(await signedUpPage(slow.url));
+    } finally {
+      await slow.close();
+    }
+  });
+
+  async function stopHalfway(page: Page) {
     await ask(page, "Please write a long answer that I will stop halfway");
     const answer = page.locator(".message-assistant .bubble");
     await expect
@@ -125,7 +135,7 @@ describe("Stop and retry", () => {
     expect(await page.getByTestId("held").count()).toBe(0);
     await screenshotBoth(page, "12-stopped-answer");
     expect(consoleProblems(page)).toEqual([]);
-  });
+  }
 
   it("offers to try again after a failed answer, and the retry answers", async () => {
     const page = await signedUpPage();

@@ -4,7 +4,7 @@ import type { AuthedEnv } from "../auth/types.js";
 import { withUser } from "../db/with-user.js";
 import type { Dependencies } from "../dependencies.js";
 import { parseInput } from "../kit/validation.js";
-import { findBalance, maxPageSize, readEntryPage } from "../ledger/index.js";
+import { findBalance, maxPageSize, publicEntryPage, readEntryPage } from "../ledger/index.js";
 
 const largestBigint = 2n ** 63n - 1n;
 
@@ -49,14 +49,7 @@ export function accountRoutes({ pool }: Pick<Dependencies, "pool">): Hono<Authed
     const page = await withUser(pool, user, (client) =>
       readEntryPage({ pool, client }, { userId: user.id, limit, cursor }),
     );
-    const entries = page.entries.map(({ id, amountCents, kind, description, createdAt }) => ({
-      id,
-      amountCents,
-      kind,
-      description,
-      createdAt,
-    }));
-    return context.json({ entries, nextCursor: page.nextCursor });
+    return context.json(publicEntryPage(page));
   });
 
   return routes;

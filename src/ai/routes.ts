@@ -79,8 +79,7 @@ function checkLengths(config: Config, messages: TextMessage[]): void {
  */
 export function chatRoutes(dependencies: Dependencies, options: { model?: ChatModel } = {}): Hono<AuthedEnv> {
   const { config, pool, logger, ledger } = dependencies;
-  const model =
-    options.model ?? resolveModel(config, { demoWordDelayMs: config.nodeEnv === "test" ? 0 : 20 });
+  const model = options.model ?? resolveModel(config, { demoWordDelayMs: config.demoWordDelayMs });
   const service: ChatService = {
     pool,
     ledger,

@@ -19,6 +19,7 @@ export {
   findBalance,
   findUserIdByEmail,
   openHoldTotals,
+  publicEntryPage,
   readEntryPage,
   searchAccounts,
 } from "./reads.js";

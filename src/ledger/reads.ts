@@ -36,6 +36,21 @@ export async function findAccount(target: Target, userId: string): Promise<Accou
 
 export type EntryPage = { entries: Entry[]; nextCursor: string | null };
 
+/**
+ * A page as the HTTP contract shows it (GET /api/ledger, GET /v1/customers/:id/entries): each entry's
+ * id, amount, kind, description and time, never its user or idempotency key.
+ */
+export function publicEntryPage(page: EntryPage) {
+  const entries = page.entries.map(({ id, amountCents, kind, description, createdAt }) => ({
+    id,
+    amountCents,
+    kind,
+    description,
+    createdAt,
+  }));
+  return { entries, nextCursor: page.nextCursor };
+}
+
 const entryPageStatement = statement(
   "ledger_entry_page",
   `select * from credits.entries

@@ -5,7 +5,7 @@ import type { Dependencies } from "../dependencies.js";
 import { apiBodyLimitBytes, limitBody } from "../kit/body-limit.js";
 import { AppError } from "../kit/errors.js";
 import { parseInput, readJson } from "../kit/validation.js";
-import { createSpendBatcher, findAccount, readEntryPage, unwrap } from "../ledger/index.js";
+import { createSpendBatcher, findAccount, publicEntryPage, readEntryPage, unwrap } from "../ledger/index.js";
 import { type MeteringEnv, requireServiceKey } from "./authenticate.js";
 import { startCustomerCheckout } from "./checkout.js";
 import { putCustomer, requireCustomer } from "./customers.js";
@@ -77,14 +77,7 @@ export function meteringRoutes(dependencies: Dependencies): Hono<MeteringEnv> {
     const customer = await requireCustomer(pool, context.req.param("id"));
     const { limit, cursor } = parseInput(pageInput, context.req.query());
     const page = await readEntryPage({ pool }, { userId: customer.userId, limit, cursor });
-    const entries = page.entries.map(({ id, amountCents, kind, description, createdAt }) => ({
-      id,
-      amountCents,
-      kind,
-      description,
-      createdAt,
-    }));
-    return context.json({ entries, nextCursor: page.nextCursor });
+    return context.json(publicEntryPage(page));
   });
 
   routes.post("/v1/holds", async (context) => {
