@@ -103,15 +103,20 @@ describe("answers as Markdown", () => {
 });
 
 describe("Stop and retry", () => {
-  it("stops a streaming answer, which then shows what it cost", async () => {
-    // Its own server whose demo model writes a word every 150 ms: at 20 ms a loaded machine can finish
-    // the whole answer before the Stop button is clicked.
-    const slow = await startWebServer({ DEMO_WORD_DELAY_MS: "150" });
-    try {
-      await stopHalfway(await signedUpPage(slow.url));
-    } finally {
-      await slow.close();
-    }
+  // Its own server whose demo model writes a word every 150 ms: at 20 ms a loaded machine can finish
+  // the whole answer before the Stop button is clicked. Started and closed in hooks, so a slow start
+  // on a loaded machine is not counted against the test, and a close that hangs is named as such.
+  let slow: WebServer;
+  beforeAll(async () => {
+    slow = await startWebServer({ DEMO_WORD_DELAY_MS: "150" });
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  // Above every step's own timeout put together, so a step that hangs names itself in the failure.
+  it("stops a streaming answer, which then shows what it cost", { timeout: 150_000 }, async () => {
+    await stopHalfway(await signedUpPage(slow.url));
   });
 
   async function stopHalfway(page: Page) {
