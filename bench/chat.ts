@@ -31,7 +31,13 @@ export async function benchChat(input: { pool: Pool; config?: Config; iterations
   await ledger.ensureAccount({ userId, email: `${userId}@example.com`, signupBonusCents: 10_000_000 });
   const app = new Hono<AuthedEnv>();
   app.use("*", async (context, next) => {
-    context.set("user", { id: userId, email: `${userId}@example.com`, name: "bench", isAdmin: false });
+    context.set("user", {
+      id: userId,
+      email: `${userId}@example.com`,
+      name: "bench",
+      emailVerified: true,
+      isAdmin: false,
+    });
     await next();
   });
   app.route("/", chatRoutes({ config, pool: input.pool, logger, ledger }, { model }));

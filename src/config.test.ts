@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "./config.js";
 
+const smtp = "smtp://user:pass@smtp.example.com:587";
+
 const dataDir = mkdtempSync(join(tmpdir(), "coinslot-config-"));
 
 function problemsOf(environment: Record<string, string>): string[] {
@@ -86,15 +88,20 @@ describe("loadConfig", () => {
     [{ TOPUP_MIN_CENTS: "2000" }, "TOPUP_MIN_CENTS (2000) must not be above TOPUP_MAX_CENTS (1000)"],
     [{ TOPUP_STEP_CENTS: "70" }, "TOPUP_STEP_CENTS (70) must divide"],
     [
-      { NODE_ENV: "production", APP_URL: "https://c.example.com" },
+      { NODE_ENV: "production", APP_URL: "https://c.example.com", SMTP_URL: smtp },
       "AUTH_SECRET must be set when NODE_ENV=production",
     ],
     [
-      { NODE_ENV: "production", AUTH_SECRET: "s".repeat(32), APP_URL: "http://c.example.com" },
+      {
+        NODE_ENV: "production",
+        AUTH_SECRET: "s".repeat(32),
+        APP_URL: "http://c.example.com",
+        SMTP_URL: smtp,
+      },
       'APP_URL must be an https:// URL when NODE_ENV=production, got "http://c.example.com"',
     ],
     [
-      { NODE_ENV: "production", AUTH_SECRET: "s".repeat(32) },
+      { NODE_ENV: "production", AUTH_SECRET: "s".repeat(32), SMTP_URL: smtp },
       "APP_URL must be set to the public https:// URL",
     ],
     [
@@ -103,6 +110,34 @@ describe("loadConfig", () => {
         AUTH_SECRET: "s".repeat(32),
         APP_URL: "https://c.example.com",
         STRIPE_SECRET_KEY: "sk_live_x",
+        SMTP_URL: smtp,
+      },
+      "STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is set and NODE_ENV=production",
+    ],
+    [
+      { NODE_ENV: "production", AUTH_SECRET: "s".repeat(32), APP_URL: "https://c.example.com" },
+      "SMTP_URL must be set when NODE_ENV=production",
+    ],
+    [
+      {
+        NODE_ENV: "production",
+        AUTH_SECRET: "s".repeat(32),
+        APP_URL: "https://c.example.com",
+        SMTP_URL: smtp,
+        LOCAL_MAILBOX: "on",
+      },
+      "LOCAL_MAILBOX=on is not allowed when NODE_ENV=production",
+    ],
+    [{ SMTP_URL: "http://mail.example.com" }, "SMTP_URL must be an smtp:// or smtps:// URL"],
+    [{ MAIL_FROM: "not a sender" }, "MAIL_FROM must be a sender such as"],
+    [{ REQUIRE_EMAIL_VERIFICATION: "maybe" }, "REQUIRE_EMAIL_VERIFICATION must be true or false"],
+    [
+      {
+        NODE_ENV: "production",
+        AUTH_SECRET: "s".repeat(32),
+        APP_URL: "https://c.example.com",
+        STRIPE_SECRET_KEY: "sk_live_x",
+        SMTP_URL: smtp,
       },
       "STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is set and NODE_ENV=production",
     ],
@@ -161,11 +196,40 @@ describe("loadConfig", () => {
       NODE_ENV: "production",
       APP_URL: "https://example.com",
       AUTH_SECRET: "s".repeat(32),
+      SMTP_URL: smtp,
     };
     expect(simulator(production)).toBe(false);
     expect(problemsOf({ ...production, STRIPE_SIMULATOR: "on" })).toEqual([
       expect.stringContaining("STRIPE_SIMULATOR=on is not allowed when NODE_ENV=production"),
     ]);
+  });
+
+  it("requires email verification in production only, unless set; keeps a local mailbox only on loopback", () => {
+    const production = {
+      NODE_ENV: "production",
+      APP_URL: "https://example.com",
+      AUTH_SECRET: "s".repeat(32),
+      SMTP_URL: smtp,
+    };
+    expect(loadConfig({ DATA_DIR: dataDir }).requireEmailVerification).toBe(false);
+    expect(loadConfig(production).requireEmailVerification).toBe(true);
+    expect(loadConfig({ ...production, REQUIRE_EMAIL_VERIFICATION: "false" }).requireEmailVerification).toBe(
+      false,
+    );
+    expect(loadConfig({ DATA_DIR: dataDir }).mail).toEqual({
+      smtpUrl: undefined,
+      from: "Coinslot <no-reply@localhost>",
+      localMailbox: true,
+    });
+    const mail = (environment: Record<string, string>) =>
+      loadConfig({ DATA_DIR: dataDir, ...environment }).mail;
+    expect(mail({ APP_URL: "https://coinslot.example.com" }).localMailbox).toBe(false);
+    expect(mail({ APP_URL: "https://coinslot.example.com", LOCAL_MAILBOX: "on" }).localMailbox).toBe(true);
+    expect(mail({ SMTP_URL: smtp, LOCAL_MAILBOX: "on" })).toMatchObject({
+      smtpUrl: smtp,
+      localMailbox: false,
+    });
+    expect(mail({ MAIL_FROM: "Shop <billing@shop.example>" }).from).toBe("Shop <billing@shop.example>");
   });
 
   it("limits checkout per user, 20 a minute unless set", () => {

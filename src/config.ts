@@ -21,6 +21,16 @@ export type Config = {
   /** The header a trusted reverse proxy sets to the client's address; unset means the TCP peer. */
   clientIpHeader: string | undefined;
   adminEmails: string[];
+  /**
+   * Whether starter credits, admin rights and password sign-in wait for a verified email. Also makes
+   * sign-up answer alike for new and registered addresses (the owner of a registered one is emailed).
+   */
+  requireEmailVerification: boolean;
+  /**
+   * Outgoing email: SMTP when `smtpUrl` is set; else, locally (loopback APP_URL or LOCAL_MAILBOX=on),
+   * a mailbox kept in the database and shown at /dev/mailbox; else mail waits in the outbox unsent.
+   */
+  mail: { smtpUrl: string | undefined; from: string; localMailbox: boolean };
   newUserCreditsCents: number;
   topup: { minCents: number; maxCents: number; stepCents: number; defaultCents: number };
   currency: string;
@@ -188,6 +198,19 @@ const rules = {
     "a comma-separated list of email addresses",
     /^[^\s,@]+@[^\s,@]+(\s*,\s*[^\s,@]+@[^\s,@]+)*$/,
   ),
+  REQUIRE_EMAIL_VERIFICATION: yesNo,
+  SMTP_URL: text(
+    "an smtp:// or smtps:// URL such as smtp://user:pass@smtp.example.com:587",
+    /^smtps?:\/\/[^\s]+$/,
+  ),
+  MAIL_FROM: text(
+    "a sender such as Coinslot <no-reply@example.com> or no-reply@example.com",
+    /^([^<>\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/,
+  ),
+  LOCAL_MAILBOX: {
+    schema: z.enum(["on", "off"]).transform((value) => value === "on"),
+    accepts: "on or off",
+  },
   NEW_USER_CREDITS_CENTS: wholeNumber(0, 100_000_000),
   TOPUP_MIN_CENTS: wholeNumber(50, 100_000_000),
   TOPUP_MAX_CENTS: wholeNumber(50, 100_000_000),
@@ -279,6 +302,16 @@ function checkProduction(value: Parsed, problems: string[]): void {
   if (!value.APP_URL) {
     problems.push("APP_URL must be set to the public https:// URL when NODE_ENV=production");
   }
+  if (!value.SMTP_URL) {
+    problems.push(
+      "SMTP_URL must be set when NODE_ENV=production (for example smtp://user:pass@smtp.example.com:587): without it no verification, password reset or receipt email can be sent",
+    );
+  }
+  if (value.LOCAL_MAILBOX === true) {
+    problems.push(
+      "LOCAL_MAILBOX=on is not allowed when NODE_ENV=production (anyone could read the mail at /dev/mailbox); set SMTP_URL instead",
+    );
+  }
   if (value.STRIPE_SECRET_KEY && !value.STRIPE_WEBHOOK_SECRET) {
     problems.push(
       "STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is set and NODE_ENV=production (copy it from the webhook endpoint in Stripe's dashboard)",
@@ -365,6 +398,15 @@ export function loadConfig(environment: Environment): Config {
       .split(",")
       .map((email) => email.trim().toLowerCase())
       .filter(Boolean),
+    requireEmailVerification: value.REQUIRE_EMAIL_VERIFICATION ?? nodeEnv === "production",
+    mail: {
+      smtpUrl: value.SMTP_URL,
+      from: value.MAIL_FROM ?? "Coinslot <no-reply@localhost>",
+      localMailbox:
+        !value.SMTP_URL &&
+        nodeEnv !== "production" &&
+        (value.LOCAL_MAILBOX ?? isLoopbackUrl(value.APP_URL ?? `http://localhost:${port}`)),
+    },
     newUserCreditsCents: value.NEW_USER_CREDITS_CENTS ?? 50,
     topup,
     currency: (value.CURRENCY ?? "usd").toLowerCase(),

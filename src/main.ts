@@ -8,6 +8,8 @@ import { readEnvironment } from "./environment.js";
 import { createApp } from "./http/app.js";
 import { createLedger, startHoldSweeper } from "./ledger/index.js";
 import { createLogger, type Logger } from "./logger.js";
+import { describeMailDestination } from "./mail/destination.js";
+import { startMailSender } from "./mail/sender.js";
 import { startWebhookDeliverer } from "./webhooks/deliverer.js";
 
 const shutdownTimeoutMs = 10_000;
@@ -87,6 +89,9 @@ async function start(config: Config, logger: Logger): Promise<void> {
     lowBalanceAlertCents: config.lowBalanceAlertCents,
   });
   cleanups.push(() => deliverer.stop());
+  // Sends the mail outbox (SMTP, or marks it kept in the local mailbox) until shutdown; logs where it goes.
+  const mailSender = startMailSender({ pool: database.pool, logger, config });
+  cleanups.push(() => mailSender.stop());
   const app = createApp({ config, pool: database.pool, logger, ledger });
   await new Promise<void>((listening, failed) => {
     const server = serve({ fetch: app.fetch, port: config.port }, () => listening());
@@ -99,6 +104,7 @@ async function start(config: Config, logger: Logger): Promise<void> {
   });
   process.stdout.write(`Coinslot is running at ${config.appUrl}\n`);
   process.stdout.write(`${describeGoogleSignIn(config)}\n`);
+  process.stdout.write(`${describeMailDestination(config)}\n`);
 }
 
 async function main(): Promise<void> {

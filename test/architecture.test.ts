@@ -116,6 +116,10 @@ describe("the rooms of src/", () => {
     expect(importersOutside((name) => name === "stripe", ["billing"])).toEqual([]);
   });
 
+  it("only mail/ imports nodemailer", () => {
+    expect(importersOutside((name) => name === "nodemailer", ["mail"])).toEqual([]);
+  });
+
   it("only ai/ imports the AI SDK", () => {
     const aiSdk = (name: string) => name === "ai" || name.startsWith("@ai-sdk/");
     expect(importersOutside(aiSdk, ["ai"])).toEqual([]);

@@ -31,7 +31,13 @@ describe("sign-up and sign-in with email and password", () => {
     const cookie = cookieFrom(response);
     const body = await (await me(cookie)).json();
     expect(body).toEqual({
-      user: { id: expect.any(String), email: email.toLowerCase(), name: "Ada", isAdmin: false },
+      user: {
+        id: expect.any(String),
+        email: email.toLowerCase(),
+        name: "Ada",
+        emailVerified: false,
+        isAdmin: false,
+      },
       balanceCents: 50,
       heldCents: 0,
     });

@@ -59,7 +59,7 @@ beforeEach(() => {
 
 async function newUser() {
   const id = uniqueId("user_");
-  const user = { id, email: `${id}@example.com`, name: "Payer", isAdmin: false };
+  const user = { id, email: `${id}@example.com`, name: "Payer", emailVerified: true, isAdmin: false };
   expect(
     (await context.ledger.ensureAccount({ userId: id, email: user.email, signupBonusCents: 50 })).error,
   ).toBeNull();
@@ -92,6 +92,7 @@ describe("checkout with Stripe", () => {
       customer_email: user.email,
       "metadata[user_id]": user.id,
       "payment_intent_data[metadata][user_id]": user.id,
+      "invoice_creation[enabled]": "true",
       success_url: `${appUrl}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
       cancel_url: `${appUrl}/?checkout=cancel`,
     });

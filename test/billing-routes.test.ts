@@ -158,6 +158,9 @@ describe("production without Stripe", () => {
     const production = await createTestApp({
       NODE_ENV: "production",
       APP_URL: "https://credits.example.test",
+      SMTP_URL: "smtp://127.0.0.1:9",
+      // Signed in at sign-up, as without verification: this suite is about checkout.
+      REQUIRE_EMAIL_VERIFICATION: "false",
     });
     try {
       const { cookie } = await production.signUp();

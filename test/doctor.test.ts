@@ -1,9 +1,11 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../src/db/embedded.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { smtpPassword, startSmtpSink } from "./support/smtp.js";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -95,5 +97,60 @@ describe("npm run doctor", () => {
     const { code, lines } = doctor({ DATABASE_URL: "postgres://nobody:x@127.0.0.1:1/none" });
     expect(code).toBe(1);
     expect(lines.some((line) => /^problem +database: cannot be reached/.test(line))).toBe(true);
+  });
+});
+
+describe("npm run doctor's mail line", () => {
+  /** The doctor without blocking this process, whose SMTP server must answer it meanwhile. */
+  function doctorInBackground(environment: Record<string, string>): Promise<string[]> {
+    const { DATABASE_URL: _unused, ...inherited } = process.env;
+    return new Promise((done) => {
+      execFile(
+        "node",
+        ["--import", "tsx", "src/cli/doctor.ts"],
+        {
+          env: { ...inherited, DATA_DIR: mkdtempSync(join(tmpdir(), "coinslot-doctor-")), ...environment },
+          encoding: "utf8",
+          timeout: 60_000,
+        },
+        (_error, stdout) => done(stdout.split("\n").filter(Boolean)),
+      );
+    });
+  }
+
+  it("reports an SMTP server nobody listens on as a problem naming SMTP_URL, without its password", async () => {
+    const port = await freePort();
+    const { code, lines } = doctor({
+      DATABASE_URL: database.url,
+      SMTP_URL: `smtp://mailer:not-in-output@127.0.0.1:${port}`,
+    });
+    expect(lines).toContain(
+      `problem  mail: could not connect to smtp://127.0.0.1:${port} (ECONNREFUSED); check SMTP_URL (host, port, user and password)`,
+    );
+    expect(lines.join("\n")).not.toContain("not-in-output");
+    expect(code).toBe(1);
+  });
+
+  it("says the server accepts the connection and login when it does", async () => {
+    const sink = await startSmtpSink();
+    try {
+      const lines = await doctorInBackground({ DATABASE_URL: database.url, SMTP_URL: sink.url });
+      expect(lines).toContain(
+        `ok       mail: smtp://127.0.0.1:${sink.port} accepts the connection; mail is sent from Coinslot <no-reply@localhost>`,
+      );
+      expect(lines.join("\n")).not.toContain(smtpPassword);
+      expect(lines).toContain(
+        "warning  mail sender: MAIL_FROM is Coinslot <no-reply@localhost>, which receiving servers refuse or file as spam; set MAIL_FROM to an address of your domain",
+      );
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it("says where mail goes without SMTP_URL", () => {
+    const { lines } = doctor({ DATABASE_URL: database.url, PORT: "3456" });
+    expect(lines).toContain(
+      "ok       mail: no SMTP_URL: mail is kept in the local mailbox at http://localhost:3456/dev/mailbox; set SMTP_URL to send it",
+    );
   });
 });

@@ -147,6 +147,61 @@ describe("customers", () => {
     expect(row.user_id).toBe(user.id);
   });
 
+  it("lets a customer sign in to Coinslot's own pages by setting a password through the emailed reset link, seeing the same balance", async () => {
+    const customer = await newCustomer("signs_in");
+    const usage = await metering.call("POST", "/v1/usage", {
+      idempotencyKey: randomUUID(),
+      body: { customer: customer.id, amountCents: 7, description: "used in the app" },
+    });
+    expect(usage.status).toBe(201);
+    const site = { "content-type": "application/json", origin: metering.url };
+    const post = (path: string, body: unknown) =>
+      fetch(`${metering.url}${path}`, { method: "POST", headers: site, body: JSON.stringify(body) });
+
+    // No password yet: sign-in fails like any wrong password, and a reset link sets the first one.
+    expect((await post("/api/auth/sign-in/email", { email: customer.email, password: "guess" })).status).toBe(
+      401,
+    );
+    expect(
+      (
+        await post("/api/auth/request-password-reset", {
+          email: customer.email,
+          redirectTo: "/reset-password",
+        })
+      ).status,
+    ).toBe(200);
+    const [mail] = await query(
+      "select data->>'url' as url from mail.outbox where to_address = $1 and kind = 'reset-password'",
+      [customer.email],
+    );
+    const landed = await fetch(mail.url, { redirect: "manual" });
+    const token = new URL(landed.headers.get("location") ?? "").searchParams.get("token");
+    expect((await post("/api/auth/reset-password", { token, newPassword: "my first password" })).status).toBe(
+      200,
+    );
+
+    const signedIn = await post("/api/auth/sign-in/email", {
+      email: customer.email,
+      password: "my first password",
+    });
+    expect(signedIn.status).toBe(200);
+    const cookie = signedIn.headers
+      .getSetCookie()
+      .map((line) => line.split(";")[0])
+      .join("; ");
+    const me = await (await fetch(`${metering.url}/api/me`, { headers: { cookie } })).json();
+    expect(me.user.id).toBe(customer.userId);
+    expect(me.user.emailVerified).toBe(true);
+    expect(me.balanceCents).toBe(43);
+    expect((await metering.call("GET", `/v1/customers/${customer.id}`)).body.balanceCents).toBe(43);
+    // One starter grant, whichever door the person came in by.
+    const bonuses = await query(
+      "select 1 from credits.entries where user_id = $1 and kind = 'signup_bonus'",
+      [customer.userId],
+    );
+    expect(bonuses).toHaveLength(1);
+  });
+
   it("pages the entries like /api/ledger", async () => {
     const customer = await newCustomer();
     for (let index = 0; index < 3; index++) {

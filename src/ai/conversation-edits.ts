@@ -58,3 +58,15 @@ export function deleteConversation(
     return "deleted";
   });
 }
+
+/**
+ * Deletes every conversation of the user and its messages, streaming or not: for a person deleting
+ * their account, whose open holds the ledger has already released. Returns how many went.
+ */
+export function deleteEveryConversation(pool: Pool, userId: string): Promise<number> {
+  return transaction(pool, async (client) => {
+    await client.query("delete from chat.messages where user_id = $1", [userId]);
+    const deleted = await client.query("delete from chat.conversations where user_id = $1", [userId]);
+    return deleted.rowCount ?? 0;
+  });
+}

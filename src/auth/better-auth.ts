@@ -1,9 +1,14 @@
 import { betterAuth } from "better-auth";
 import { PostgresDialect } from "kysely";
 import type { Config } from "../config.js";
-import type { Pool } from "../db/pool.js";
-import type { Logger } from "../logger.js";
 import { clientAddressHeader } from "./client-address.js";
+import {
+  deleteUserOptions,
+  emailVerificationOptions,
+  type LifecycleDependencies,
+  passwordOptions,
+  requirePasswordToDelete,
+} from "./lifecycle.js";
 import { hashPassword, verifyPassword } from "./password.js";
 import { upgradeOldPasswordHashes } from "./rehash.js";
 
@@ -36,20 +41,29 @@ function rateLimit(config: Config) {
     // which two server processes would not share.
     enabled: true,
     storage: "database" as const,
-    customRules: { "/sign-in/*": rule, "/sign-up/*": rule },
+    // Every path that sends mail or checks a password or token: each is a way to spam or to guess.
+    customRules: {
+      "/sign-in/*": rule,
+      "/sign-up/*": rule,
+      "/request-password-reset": rule,
+      "/reset-password": rule,
+      "/send-verification-email": rule,
+      "/change-password": rule,
+      "/delete-user": rule,
+    },
   };
 }
 
 /**
  * Better Auth on Coinslot's own pool and database, in the `auth_coinslot` schema. Email and password
- * always, Google when configured. Passwords hashed with argon2id; cookies HttpOnly and SameSite=Lax,
+ * always, Google when configured; verification, reset and deletion as lifecycle.ts sets them. Passwords hashed with argon2id; cookies HttpOnly and SameSite=Lax,
  * Secure when APP_URL is https; POSTs carrying cookies must come from APP_URL.
  *
  * @example
- * const auth = createAuth({ config, pool, logger });
+ * const auth = createAuth({ config, pool, logger, ledger });
  * const response = await auth.handler(request);
  */
-export function createAuth(options: { config: Config; pool: Pool; logger: Logger }) {
+export function createAuth(options: LifecycleDependencies) {
   const { config, pool, logger } = options;
   return betterAuth({
     appName: "Coinslot",
@@ -67,14 +81,17 @@ export function createAuth(options: { config: Config; pool: Pool; logger: Logger
       minPasswordLength: passwordLengthLimits.min,
       maxPasswordLength: passwordLengthLimits.max,
       password: { hash: hashPassword, verify: verifyPassword },
+      ...passwordOptions(options),
     },
+    emailVerification: emailVerificationOptions(options),
+    user: { deleteUser: deleteUserOptions(options) },
     socialProviders: googleProvider(config),
     // Off (Better Auth's default, stated so nobody turns it on unawares): every request then reads the
     // user from the database, so `npm run cli -- verify-email` grants admin at the next request.
     session: { cookieCache: { enabled: false } },
     trustedOrigins: [new URL(config.appUrl).origin],
     rateLimit: rateLimit(config),
-    hooks: { after: upgradeOldPasswordHashes(logger) },
+    hooks: { before: requirePasswordToDelete(), after: upgradeOldPasswordHashes(logger) },
     telemetry: { enabled: false },
     advanced: {
       useSecureCookies: config.appUrl.startsWith("https://"),

@@ -19,6 +19,36 @@ const known: Record<string, Translation> = {
     code: "EMAIL_ALREADY_REGISTERED",
     message: "An account with this email already exists. Sign in instead.",
   },
+  EMAIL_NOT_VERIFIED: {
+    code: "EMAIL_NOT_VERIFIED",
+    message:
+      "Confirm your email address first: we have sent you a new link. Follow it, and you are signed in.",
+  },
+  EMAIL_ALREADY_VERIFIED: {
+    code: "EMAIL_ALREADY_VERIFIED",
+    message: "Your email address is already confirmed; there is nothing more to do.",
+  },
+  INVALID_TOKEN: {
+    code: "INVALID_OR_EXPIRED_LINK",
+    message: "This link is invalid, has expired or was already used. Ask for a new one.",
+  },
+  TOKEN_EXPIRED: {
+    code: "INVALID_OR_EXPIRED_LINK",
+    message: "This link is invalid, has expired or was already used. Ask for a new one.",
+  },
+  INVALID_PASSWORD: {
+    code: "WRONG_PASSWORD",
+    message: "The current password is wrong. Type it again, or sign out and use Forgot password.",
+  },
+  CREDENTIAL_ACCOUNT_NOT_FOUND: {
+    code: "NO_PASSWORD",
+    message:
+      "This account has no password (it signs in with Google). Set one with Forgot password on the sign-in page.",
+  },
+  SESSION_EXPIRED: {
+    code: "SIGN_IN_AGAIN",
+    message: "For this, sign in again (or confirm with your password), then retry.",
+  },
   PASSWORD_TOO_SHORT: { code: "PASSWORD_TOO_SHORT", message: "Choose a password of at least 8 characters." },
   PASSWORD_TOO_LONG: { code: "PASSWORD_TOO_LONG", message: "Choose a password of at most 128 characters." },
   INVALID_EMAIL: { code: "INVALID_EMAIL", message: "Enter a valid email address." },

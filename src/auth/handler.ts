@@ -14,17 +14,34 @@ const required = (what: string) => ({
 
 const email = z.string(required("text")).trim().min(3, "must be an email address").max(320, "is too long");
 const { min, max } = passwordLengthLimits;
+const newPassword = z
+  .string(required("text"))
+  .min(min, `must be at least ${min} characters`)
+  .max(max, `must be at most ${max} characters`);
+// A path on this site (Better Auth also refuses other origins); where a link in a mail leads back to.
+const returnPath = z.string(required("text")).max(500, "is too long").optional();
+// The tokens Better Auth issues are a few dozen characters; anything long is not one.
+const token = z.string(required("text")).min(1, "must not be empty").max(200, "is not a token we issued");
 
 // Checked here, before Better Auth, so a malformed body gets a 400 that names each field. Better Auth
 // still applies its own rules after these; unknown fields (callbackURL, rememberMe) pass through.
 const bodyRules: Record<string, z.ZodType> = {
   [`${authBasePath}/sign-up/email`]: z.object({
     email,
-    password: z
-      .string(required("text"))
-      .min(min, `must be at least ${min} characters`)
-      .max(max, `must be at most ${max} characters`),
+    password: newPassword,
     name: z.string(required("text")).trim().min(1, "must not be empty").max(100, "is too long"),
+    callbackURL: returnPath,
+  }),
+  [`${authBasePath}/request-password-reset`]: z.object({ email, redirectTo: returnPath }),
+  [`${authBasePath}/reset-password`]: z.object({ token, newPassword }),
+  [`${authBasePath}/send-verification-email`]: z.object({ email, callbackURL: returnPath }),
+  [`${authBasePath}/change-password`]: z.object({
+    currentPassword: z.string(required("text")).max(1_024, "is too long"),
+    newPassword,
+    revokeOtherSessions: z.boolean({ error: "must be true or false" }).optional(),
+  }),
+  [`${authBasePath}/delete-user`]: z.object({
+    password: z.string(required("text")).max(1_024, "is too long").optional(),
   }),
   [`${authBasePath}/sign-in/email`]: z.object({
     email,

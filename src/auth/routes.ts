@@ -3,6 +3,7 @@ import type { Dependencies } from "../dependencies.js";
 import { limitBody } from "../kit/body-limit.js";
 import { authBasePath, createAuth } from "./better-auth.js";
 import { authHandler } from "./handler.js";
+import type { LifecycleDependencies } from "./lifecycle.js";
 import { sameOriginOnly } from "./same-origin.js";
 import { requireUser } from "./session.js";
 import type { AuthedEnv } from "./types.js";
@@ -23,9 +24,12 @@ const authBodyLimitBytes = 16 * 1024;
  * @example
  * app.route("/", authRoutes(dependencies));
  */
-export function authRoutes(dependencies: Dependencies): Hono<AuthedEnv> {
+export function authRoutes(
+  dependencies: Dependencies,
+  options: Pick<LifecycleDependencies, "eraseUser"> = {},
+): Hono<AuthedEnv> {
   const { config, pool, logger, ledger } = dependencies;
-  const auth = createAuth({ config, pool, logger });
+  const auth = createAuth({ config, pool, logger, ledger, ...options });
   const gate = requireUser({ auth, config, ledger, logger, pool });
   const routes = new Hono<AuthedEnv>();
 

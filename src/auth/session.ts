@@ -6,6 +6,7 @@ import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import type { Auth } from "./better-auth.js";
 import { sessionLookup } from "./session-lookup.js";
+import { openCreditsAccount } from "./starter-credits.js";
 import type { AuthedEnv, SessionUser } from "./types.js";
 
 // Accounts are never deleted, so once one is known to exist this process need not ask again. Bounded
@@ -25,30 +26,26 @@ export function toSessionUser(
 ): SessionUser {
   const email = user.email.toLowerCase();
   const isAdmin = user.emailVerified === true && adminEmails.includes(email);
-  return { id: user.id, email, name: user.name, isAdmin };
+  return { id: user.id, email, name: user.name, emailVerified: user.emailVerified === true, isAdmin };
 }
 
 function accountEnsurer(dependencies: Dependencies) {
+  // Keyed by verification too: the same person seen again once verified may be owed starter credits.
   const known = new Set<string>();
   return async (user: SessionUser): Promise<void> => {
-    if (known.has(user.id)) return;
-    const result = await dependencies.ledger.ensureAccount({
-      userId: user.id,
-      email: user.email,
-      signupBonusCents: dependencies.config.newUserCreditsCents,
-    });
-    if (result.error) {
-      dependencies.logger.error(
-        { userId: user.id, error: result.error },
-        "could not create the credits account",
-      );
+    const key = `${user.id}:${user.emailVerified}`;
+    if (known.has(key)) return;
+    try {
+      await openCreditsAccount(dependencies, user);
+    } catch (error) {
+      dependencies.logger.error({ userId: user.id, error }, "could not create the credits account");
       throw new AppError(
         "ACCOUNT_UNAVAILABLE",
         "Your credits account could not be opened. Try again, or contact support if it persists.",
       );
     }
     if (known.size >= knownAccountsLimit) known.clear();
-    known.add(user.id);
+    known.add(key);
   };
 }
 

@@ -10,6 +10,7 @@ import { topupProblem } from "./amount.js";
 import { confirmCheckout, startCheckout } from "./checkout.js";
 import { checkoutNotConfigured, checkoutProvider } from "./checkout-provider.js";
 import { type BillingContext, createBillingContext } from "./context.js";
+import { purchaseRoutes } from "./purchases.js";
 import { type CheckoutAction, countAttempt, rateLimitedError } from "./rate-limit.js";
 import { refundSimulatedPayment } from "./simulated-refund.js";
 import { simulatorRoutes } from "./simulator.js";
@@ -106,5 +107,6 @@ export function billingRoutes(dependencies: Dependencies): Hono<AuthedEnv> {
   app.route("/", webhookRoutes(context));
   app.route("/", simulatorRoutes(context));
   app.route("/", accountRoutes(context));
+  app.route("/", purchaseRoutes(dependencies));
   return app;
 }

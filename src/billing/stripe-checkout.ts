@@ -50,6 +50,9 @@ export function stripeCheckout(
             metadata: { user_id: user.id },
             // Refund and dispute events carry the charge, not the session: the user id rides along.
             payment_intent_data: { metadata: { user_id: user.id } },
+            // Stripe then keeps an invoice for the payment and emails its own receipt with it, beside
+            // Coinslot's receipt (mail kind "receipt"), so a buyer has a document Stripe can vouch for.
+            invoice_creation: { enabled: true },
             success_url: returnUrl
               ? returnUrlFor(returnUrl, "success")
               : `${config.appUrl}/?checkout=success&session_id={CHECKOUT_SESSION_ID}`,

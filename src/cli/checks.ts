@@ -10,7 +10,7 @@ const warning = (name: string, message: string): Check => ({ level: "warning", n
 const problem = (name: string, message: string): Check => ({ level: "problem", name, message });
 
 /** Schemas whose every table must have row-level security enabled and forced. */
-export const protectedSchemas = ["credits", "chat", "coinslot_private", "metering"];
+export const protectedSchemas = ["credits", "chat", "coinslot_private", "metering", "mail"];
 const apiRoles = ["anon", "authenticated", "service_role"];
 const minimumServerVersion = 140000;
 

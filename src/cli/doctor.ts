@@ -3,6 +3,7 @@ import { openDatabaseForCommand } from "../db/database.js";
 import { readEnvironment } from "../environment.js";
 import type { Check } from "../kit/check.js";
 import { createLogger } from "../logger.js";
+import { mailChecks } from "../mail/checks.js";
 import { configChecks, databaseChecks } from "./checks.js";
 
 const labels = { ok: "ok     ", warning: "warning", problem: "problem" } as const;
@@ -25,6 +26,7 @@ async function doctor(): Promise<number> {
   }
   const checks = [{ level: "ok", name: "settings", message: "every setting is valid" } as Check];
   checks.push(...configChecks(config, environment));
+  checks.push(...(await mailChecks(config)));
   const database = await openDatabaseForCommand(config, createLogger("silent")).catch(
     (error: Error) => error,
   );

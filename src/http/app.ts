@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { eraseUser } from "../account/erase.js";
 import { accountRoutes } from "../account/routes.js";
 import { adminRoutes } from "../admin/routes.js";
 import { chatRoutes } from "../ai/routes.js";
@@ -9,6 +10,7 @@ import type { Dependencies } from "../dependencies.js";
 import { limitApiBodies } from "../kit/body-limit.js";
 import { AppError, errorBody } from "../kit/errors.js";
 import { openHoldTotals } from "../ledger/index.js";
+import { mailboxRoutes } from "../mail/mailbox-routes.js";
 import { serviceKeyAdminRoutes } from "../metering/admin-routes.js";
 import { meteringRoutes } from "../metering/routes.js";
 import { measureRequests, metricsRoutes } from "../metrics/routes.js";
@@ -41,7 +43,7 @@ export function createApp(dependencies: Dependencies): Hono {
   app.use("/api/*", limitApiBodies(["/api/chat", "/api/stripe/webhook"]));
 
   // First of the /api routes: its session gate and origin check must run before every other handler.
-  app.route("/", authRoutes(dependencies));
+  app.route("/", authRoutes(dependencies, { eraseUser: (user) => eraseUser(dependencies.pool, user.id) }));
   app.route("/", billingRoutes(dependencies));
   app.route("/", chatRoutes(dependencies));
   app.route("/api", adminRoutes(dependencies));
@@ -51,6 +53,9 @@ export function createApp(dependencies: Dependencies): Hono {
 
   // Server to server, outside /api: a service key instead of a session, and no Origin to check.
   app.route("/", meteringRoutes(dependencies));
+
+  // The local mailbox (404 unless config.mail.localMailbox): before the web app, which would answer its page.
+  app.route("/", mailboxRoutes(dependencies));
 
   // Last: the web app answers every other GET with its page, never a path the server owns.
   app.route("/", webAppRoutes());

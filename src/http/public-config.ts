@@ -7,6 +7,10 @@ export type PublicConfig = {
   currency: string;
   googleEnabled: boolean;
   newUserCreditsCents: number;
+  /** Sign-up then waits for the emailed link (and says so), and starter credits with it. */
+  requireEmailVerification: boolean;
+  /** Mail stays on this machine, readable at /dev/mailbox: the sign-up page links there. */
+  localMailbox: boolean;
 };
 
 export function publicConfig(config: Config): PublicConfig {
@@ -15,6 +19,8 @@ export function publicConfig(config: Config): PublicConfig {
     currency: config.currency,
     googleEnabled: Boolean(config.googleClientId && config.googleClientSecret),
     newUserCreditsCents: config.newUserCreditsCents,
+    requireEmailVerification: config.requireEmailVerification,
+    localMailbox: config.mail.localMailbox,
   };
 }
 

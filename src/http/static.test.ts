@@ -90,6 +90,8 @@ describe("GET /api/config", () => {
       currency: "eur",
       googleEnabled: false,
       newUserCreditsCents: 50,
+      requireEmailVerification: false,
+      localMailbox: true,
     });
   });
 

@@ -25,6 +25,14 @@ export const errorStatus = {
   INVALID_EMAIL: 400,
   PASSWORD_TOO_SHORT: 400,
   PASSWORD_TOO_LONG: 400,
+  // The account lifecycle (Better Auth's codes, renamed where Coinslot says it better).
+  EMAIL_NOT_VERIFIED: 403,
+  EMAIL_ALREADY_VERIFIED: 400,
+  INVALID_OR_EXPIRED_LINK: 400,
+  WRONG_PASSWORD: 400,
+  NO_PASSWORD: 400,
+  SIGN_IN_AGAIN: 400,
+  PASSWORD_REQUIRED: 400,
   METRICS_DISABLED: 403,
   // The metering API: a missing, malformed, unknown or revoked `Authorization: Bearer csk_...`.
   INVALID_SERVICE_KEY: 401,

@@ -96,3 +96,38 @@ export async function listEntries(
   if (balance.error) return balance;
   return ok(await readEntryPage(target, { userId: input.userId, limit, cursor: input.cursor }));
 }
+
+// Closing is one statement: every open hold is released, the account drops what they held, and
+// the email is replaced by an address that names nobody. The account and its entries stay (the
+// ledger is append-only and its sums must keep adding up); only the person's address leaves.
+const closeStatement = statement(
+  "ledger_close_account",
+  `
+  with released as (
+    update credits.holds
+       set status = 'released', resolved_at = now()
+     where user_id = $1 and status = 'open'
+    returning amount_cents
+  ), account as (
+    update credits.accounts a
+       set held_cents = a.held_cents - (select coalesce(sum(amount_cents), 0) from released),
+           email = 'deleted-' || md5(a.user_id) || '@deleted.invalid',
+           updated_at = now()
+     where a.user_id = $1
+    returning a.user_id
+  )
+  select (select count(*) from released)::int as released_holds, (select count(*) from account)::int as accounts`,
+);
+
+/** Releases the open holds of `userId` and forgets the account's email; see Ledger.closeAccount. */
+export async function closeAccount(
+  target: Target,
+  userId: string,
+): Promise<Result<{ releasedHolds: number; found: boolean }>> {
+  const problem = checkUserId(userId);
+  if (problem) return problem;
+  const [row] = await runAtomic<{ released_holds: number; accounts: number }>(target, closeStatement, [
+    userId,
+  ]);
+  return ok({ releasedHolds: row?.released_holds ?? 0, found: (row?.accounts ?? 0) > 0 });
+}

@@ -1,6 +1,6 @@
 import type { Pool } from "../db/pool.js";
 import { recordLedgerOperation } from "../metrics/registry.js";
-import { ensureAccount, getBalance, listEntries } from "./accounts.js";
+import { closeAccount, ensureAccount, getBalance, listEntries } from "./accounts.js";
 import type { Target } from "./execute.js";
 import { placeHoldThen, releaseHoldThen, settleHoldThen } from "./hold-protocol.js";
 import { placeHold } from "./holds.js";
@@ -71,6 +71,8 @@ export function createLedger(options: { pool: Pool; holdTtlSeconds: number }): L
   return {
     ensureAccount: ({ client, savepoint, ...input }) =>
       measured("ensure_account", ensureAccount({ pool, client, savepoint }, input)),
+    closeAccount: ({ client, savepoint, userId }) =>
+      measured("close_account", closeAccount({ pool, client, savepoint }, userId)),
     grant: ({ client, savepoint, ...input }) =>
       measured(
         "grant",

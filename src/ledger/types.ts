@@ -118,6 +118,14 @@ export type Ledger = {
   ensureAccount(
     input: { userId: string; email: string; signupBonusCents: number } & InTransaction,
   ): Promise<Result<{ account: Account; created: boolean }>>;
+  /**
+   * For a person who deletes their account: releases every open hold and replaces the account's
+   * email by an address that names nobody. The account, its balance and its entries stay (append-only).
+   * Idempotent; `found` is false when the person never had a credits account.
+   */
+  closeAccount(
+    input: { userId: string } & InTransaction,
+  ): Promise<Result<{ releasedHolds: number; found: boolean }>>;
   /** Adds credit: signup bonus, purchase, positive adjustment, won dispute. */
   grant(
     input: {

@@ -91,3 +91,11 @@ export async function putCustomer(
   );
   return { customer, email, created };
 }
+
+/**
+ * Forgets which app customer a Coinslot user was, for a person deleting their account: the app's id
+ * then names nobody, and a later PUT /v1/customers/:id with it opens a new account.
+ */
+export async function forgetCustomer(pool: Pool, userId: string): Promise<void> {
+  await pool.query("delete from metering.customers where user_id = $1", [userId]);
+}

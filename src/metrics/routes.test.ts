@@ -71,6 +71,7 @@ describe("GET /metrics", () => {
       NODE_ENV: "production",
       APP_URL: "https://credits.example.com",
       AUTH_SECRET: "production-secret-that-is-long-enough-0123",
+      SMTP_URL: "smtp://127.0.0.1:9",
     };
     const closed = await appWith(production).request("/metrics");
     expect(closed.status).toBe(403);

@@ -1,6 +1,6 @@
 import type { Pool } from "../db/pool.js";
+import { defaultRetryPolicy, type RetryPolicy, retryAtMs } from "../kit/backoff.js";
 import type { Logger } from "../logger.js";
-import { defaultRetryPolicy, type RetryPolicy, retryDelayMs } from "./backoff.js";
 import {
   type AttemptOutcome,
   applyWebhookSettings,
@@ -52,12 +52,6 @@ function withoutQuery(url: string): string {
   return `${parsed.origin}${parsed.pathname}`;
 }
 
-/** What a failed attempt means: retry after the backoff, or give up once a day has gone by. */
-function afterFailure(retry: RetryPolicy, delivery: Delivery, random: () => number): number | null {
-  const retryAtMs = Date.now() + retryDelayMs(retry, delivery.attempts, random);
-  return retryAtMs > delivery.createdAt.getTime() + retry.giveUpAfterMs ? null : retryAtMs;
-}
-
 async function attempt(options: Settings, delivery: Delivery): Promise<void> {
   const { pool, logger, authSecret, timeoutMs, retry, random, stopping } = options;
   const secret = webhookSecret({ authSecret, url: delivery.endpointUrl });
@@ -67,7 +61,14 @@ async function attempt(options: Settings, delivery: Delivery): Promise<void> {
     await recordAttempt(pool, delivery, result);
     return;
   }
-  const outcome: AttemptOutcome = { ...result, retryAtMs: afterFailure(retry, delivery, random) };
+  const outcome: AttemptOutcome = {
+    ...result,
+    retryAtMs: retryAtMs(
+      retry,
+      { attempts: delivery.attempts, queuedAtMs: delivery.createdAt.getTime() },
+      random,
+    ),
+  };
   const context = {
     eventId: delivery.eventId,
     type: delivery.type,

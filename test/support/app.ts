@@ -89,6 +89,7 @@ export async function createTestApp(
       id: body.user.id,
       email: body.user.email,
       name: body.user.name,
+      emailVerified: body.user.emailVerified,
       isAdmin: body.user.emailVerified && config.adminEmails.includes(body.user.email.toLowerCase()),
     };
     return { cookie: cookieFrom(response), user };

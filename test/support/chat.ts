@@ -29,7 +29,7 @@ export function chatApp(options: { pool: Pool; config?: Config; model?: ChatMode
   const app = new Hono<AuthedEnv>();
   app.use("*", async (context, next) => {
     const id = context.req.header("x-test-user") ?? "";
-    context.set("user", { id, email: `${id}@example.com`, name: id, isAdmin: false });
+    context.set("user", { id, email: `${id}@example.com`, name: id, emailVerified: true, isAdmin: false });
     await next();
   });
   app.route("/", chatRoutes({ config, pool: options.pool, logger, ledger }, { model: options.model }));
@@ -53,7 +53,7 @@ export async function userWithBalance(
     signupBonusCents: balanceCents,
   });
   if (created.error) throw new Error(created.error.message);
-  return { id, email: `${id}@example.com`, name: id, isAdmin: false };
+  return { id, email: `${id}@example.com`, name: id, emailVerified: true, isAdmin: false };
 }
 
 let counter = 0;

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
-import { SignInPage } from "./auth/SignInPage.js";
+import { ResetPasswordPage } from "./auth/ResetPasswordPage.js";
+import { type Mode, SignInPage } from "./auth/SignInPage.js";
 import { SignedInApp } from "./SignedInApp.js";
 import { type ApiError, api } from "./shared/api.js";
 import { Notice } from "./shared/Notice.js";
@@ -12,6 +13,8 @@ export function App() {
   const [config, setConfig] = useState<PublicConfig | null>(null);
   const [session, setSession] = useState<Session>({ state: "loading" });
   const [error, setError] = useState<ApiError | null>(null);
+  // The pages emailed links open: they work signed in or out.
+  const [linkPage, setLinkPage] = useState(window.location.pathname);
 
   const refresh = useCallback(async () => {
     const result = await api<Me>("/api/me");
@@ -51,7 +54,22 @@ export function App() {
       </main>
     );
   }
-  if (session.state === "signed-out") return <SignInPage config={config} onSignedIn={() => void refresh()} />;
+  if (linkPage === "/reset-password") {
+    return (
+      <ResetPasswordPage
+        onDone={(next) => {
+          const path = next === "forgot" ? "/forgot-password" : "/";
+          window.history.replaceState(null, "", path);
+          setLinkPage(path);
+          setSession({ state: "signed-out" });
+        }}
+      />
+    );
+  }
+  if (session.state === "signed-out") {
+    const mode: Mode = linkPage === "/forgot-password" ? "forgot" : "sign-in";
+    return <SignInPage key={mode} config={config} initialMode={mode} onSignedIn={() => void refresh()} />;
+  }
   return (
     <SignedInApp
       config={config}

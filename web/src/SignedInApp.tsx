@@ -7,6 +7,8 @@ import { AdminPage } from "./admin/AdminPage.js";
 import { type ChatMessageWithCost, ChatPanel } from "./chat/ChatPanel.js";
 import { ConversationsPanel } from "./history/ConversationsPanel.js";
 import { HistoryPanel } from "./history/HistoryPanel.js";
+import { AccountPage } from "./settings/AccountPage.js";
+import { VerifyEmailNotice } from "./settings/VerifyEmailNotice.js";
 import { api } from "./shared/api.js";
 import { Notice } from "./shared/Notice.js";
 import { usePath } from "./shared/router.js";
@@ -81,7 +83,13 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
     onSignedOut();
   }
 
+  function deleted() {
+    window.history.replaceState(null, "", "/");
+    onSignedOut();
+  }
+
   const isAdminPage = path === "/admin";
+  const awaitingVerification = config.requireEmailVerification && !me.user.emailVerified;
   return (
     <div className="shell">
       <TopBar me={me} path={path} navigate={navigate} onSignOut={signOut} />
@@ -89,6 +97,11 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
         {checkout.outcome ? (
           <div className="layout-notice">
             <CheckoutNotice outcome={checkout.outcome} currency={currency} onDismiss={checkout.dismiss} />
+          </div>
+        ) : null}
+        {awaitingVerification && path !== "/account" ? (
+          <div className="layout-notice">
+            <VerifyEmailNotice email={me.user.email} localMailbox={config.localMailbox} />
           </div>
         ) : null}
         {isAdminPage ? null : (
@@ -130,7 +143,8 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
               <Notice tone="warning">Only admins (listed in ADMIN_EMAILS) can see this page.</Notice>
             )
           ) : null}
-          {!["/", "/history", "/conversations", "/admin"].includes(path) ? (
+          {path === "/account" ? <AccountPage me={me} config={config} onDeleted={deleted} /> : null}
+          {!["/", "/history", "/conversations", "/admin", "/account"].includes(path) ? (
             <Notice tone="info" title="Page not found">
               <button type="button" className="button-link" onClick={() => navigate("/")}>
                 Back to the chat

@@ -5,6 +5,7 @@ const pages = [
   { path: "/", label: "Chat" },
   { path: "/history", label: "History" },
   { path: "/conversations", label: "Conversations" },
+  { path: "/account", label: "Account" },
 ];
 
 /** Brand, the pages, who is signed in, and sign-out. */

@@ -8,9 +8,11 @@ export type PublicConfig = {
   currency: string;
   googleEnabled: boolean;
   newUserCreditsCents: number;
+  requireEmailVerification: boolean;
+  localMailbox: boolean;
 };
 
-export type User = { id: string; email: string; name: string; isAdmin: boolean };
+export type User = { id: string; email: string; name: string; emailVerified: boolean; isAdmin: boolean };
 
 export type Me = { user: User; balanceCents: number; heldCents: number };
 

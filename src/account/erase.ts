@@ -1,0 +1,18 @@
+import { deleteEveryConversation } from "../ai/conversation-edits.js";
+import type { Pool } from "../db/pool.js";
+import { forgetMail } from "../mail/forget.js";
+import { forgetCustomer } from "../metering/customers.js";
+
+/**
+ * Removes what Coinslot keeps about a person outside auth's tables and the ledger, when they delete
+ * their account: conversations, which app customer they were, and their mail. Auth deletes the user
+ * and sessions; the ledger keeps the entries but forgets the email (Ledger.closeAccount).
+ *
+ * @example
+ * app.route("/", authRoutes(dependencies, { eraseUser: (user) => eraseUser(pool, user.id) }));
+ */
+export async function eraseUser(pool: Pool, userId: string): Promise<void> {
+  await deleteEveryConversation(pool, userId);
+  await forgetCustomer(pool, userId);
+  await forgetMail(pool, userId);
+}
