@@ -1,14 +1,20 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import pg from "pg";
-import Stripe from "stripe";
-import { freePort, startEmbeddedPostgres } from "../src/db/embedded.js";
+import { startEmbeddedPostgres } from "../src/db/embedded.js";
 import { createLogger } from "../src/logger.js";
-import { type ChatCall, cpuSecondsOf, percentile, rssMbOf, runClients } from "./load-client.js";
+import { checkLedger, openPerson, type Person, type Running, spawnNode, startCoinslot, stop } from "./coinslot-process.js";
+import {
+  addRound,
+  type ChatCall,
+  emptyTotals,
+  measureCase,
+  percentile,
+  round2,
+  rssMbOf,
+  type Totals,
+} from "./load-client.js";
 
 /**
  * Metered chat under load (issue 18), over real HTTP: Coinslot started as `npm start` starts it
@@ -27,39 +33,9 @@ const chunks = Number(process.env.BENCH_CHUNKS ?? 40);
 const chunkDelayMs = Number(process.env.BENCH_CHUNK_DELAY_MS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? "8,64").split(",").map(Number);
-const webhookSecret = "whsec_bench_chat_load";
-const password = "bench password 0123";
 const question = "What does metering a chat cost under load?";
 
-type Running = { child: ChildProcess; pid: number; url: string; output: () => string };
 type Case = "bare" | "plain" | "metered" | "compared";
-type Person = { cookie: string; userId: string };
-
-/** Spawns `node <args>` and waits for its line matching `ready`, which gives its port. */
-function spawnNode(args: string[], env: Record<string, string>, ready: RegExp): Promise<Running> {
-  const child = spawn("node", args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const onData = (piece: Buffer) => {
-      output += piece.toString();
-      const port = ready.exec(output)?.[1];
-      if (port && child.pid) {
-        resolve({ child, pid: child.pid, url: `http://127.0.0.1:${port}`, output: () => output });
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`node ${args.join(" ")} exited with ${code}:\n${output}`)));
-  });
-}
-
-function stop(running: Running): Promise<void> {
-  if (running.child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    running.child.once("exit", () => resolve());
-    running.child.kill("SIGTERM");
-  });
-}
 
 const compareEnv = Object.fromEntries(
   (process.env.BENCH_COMPARE_ENV ?? "")
@@ -68,107 +44,6 @@ const compareEnv = Object.fromEntries(
     .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
 );
 const comparing = Object.keys(compareEnv).length > 0;
-
-/** `startCoinslotOn` a free port; again on another if something took the port in between. */
-async function startCoinslot(
-  databaseUrl: string,
-  upstreamUrl: string,
-  dataDir: string,
-  extraEnv: Record<string, string> = {},
-): Promise<Running> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startCoinslotOn(await freePort(), { databaseUrl, upstreamUrl, dataDir, extraEnv });
-    } catch (error) {
-      if (attempt >= 3 || !String(error).includes("EADDRINUSE")) throw error;
-    }
-  }
-}
-
-async function startCoinslotOn(
-  port: number,
-  options: { databaseUrl: string; upstreamUrl: string; dataDir: string; extraEnv: Record<string, string> },
-): Promise<Running> {
-  const { databaseUrl, upstreamUrl, dataDir, extraEnv } = options;
-  const profileDir = process.env.BENCH_CPU_PROF;
-  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  return spawnNode(
-    [...profile, "--import", "tsx", "src/main.ts"],
-    {
-      NODE_ENV: "development",
-      LOG_LEVEL: "info",
-      PORT: String(port),
-      APP_URL: `http://127.0.0.1:${port}`,
-      DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      AUTH_SECRET: "bench-chat-load-secret-".padEnd(40, "x"),
-      STRIPE_WEBHOOK_SECRET: webhookSecret,
-      AI_MODEL: "compatible:bench",
-      OPENAI_BASE_URL: `${upstreamUrl}/v1`,
-      AI_PRICE_INPUT_PER_MILLION: "0.1",
-      AI_PRICE_OUTPUT_PER_MILLION: "0.4",
-      AUTH_RATE_LIMIT_MAX: "1000000",
-      CHECKOUT_RATE_LIMIT_MAX: "1000000",
-      ...extraEnv,
-    },
-    /Coinslot is running at http:\/\/[^:]+:(\d+)/,
-  );
-}
-
-/** Signs up over HTTP, then buys `cents` through Coinslot's checkout and Stripe's signed webhook. */
-async function openPerson(server: string, index: number, cents: number): Promise<Person> {
-  const json = { "content-type": "application/json", origin: server };
-  const email = `load-${index}-${Date.now()}@example.com`;
-  const signUp = await fetch(`${server}/api/auth/sign-up/email`, {
-    method: "POST",
-    headers: json,
-    body: JSON.stringify({ email, password, name: `load ${index}` }),
-  });
-  if (signUp.status !== 200) throw new Error(`sign-up answered ${signUp.status}: ${await signUp.text()}`);
-  const cookie = signUp.headers
-    .getSetCookie()
-    .map((value) => value.split(";")[0])
-    .join("; ");
-  const me = (await (await fetch(`${server}/api/me`, { headers: { cookie } })).json()) as {
-    user: { id: string };
-  };
-  const checkout = await fetch(`${server}/api/checkout`, {
-    method: "POST",
-    headers: { ...json, cookie },
-    body: JSON.stringify({ amountCents: cents }),
-  });
-  const { url } = (await checkout.json()) as { url: string };
-  const sessionId = url.split("/").at(-1) as string;
-  const payload = JSON.stringify({
-    id: `evt_load_${sessionId}`,
-    object: "event",
-    type: "checkout.session.completed",
-    created: Math.floor(Date.now() / 1000),
-    livemode: false,
-    data: {
-      object: {
-        id: sessionId,
-        object: "checkout.session",
-        mode: "payment",
-        status: "complete",
-        payment_status: "paid",
-        amount_total: cents,
-        currency: "usd",
-        client_reference_id: me.user.id,
-        metadata: { user_id: me.user.id },
-        payment_intent: `pi_load_${sessionId}`,
-      },
-    },
-  });
-  const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: webhookSecret });
-  const delivered = await fetch(`${server}/api/stripe/webhook`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "stripe-signature": signature },
-    body: payload,
-  });
-  if (delivered.status !== 200) throw new Error(`webhook answered ${delivered.status}`);
-  return { cookie, userId: me.user.id };
-}
 
 function callFor(input: {
   which: Case;
@@ -199,17 +74,6 @@ function callFor(input: {
   };
 }
 
-const round2 = (value: number) => Math.round(value * 100) / 100;
-
-type Totals = {
-  latenciesMs: number[];
-  chats: number;
-  seconds: number;
-  cpuSeconds: number;
-  /** Server CPU per chat in each round: the spread says how far a difference stands above noise. */
-  cpuMsPerChatByRound: number[];
-};
-
 async function measureCases(input: {
   urls: Record<Case, string>;
   pids: Record<Case, number>;
@@ -218,38 +82,25 @@ async function measureCases(input: {
   chatsEach: number;
   onRound?: () => void;
 }) {
-  const empty = (): Totals => ({
-    latenciesMs: [],
-    chats: 0,
-    seconds: 0,
-    cpuSeconds: 0,
-    cpuMsPerChatByRound: [],
-  });
-  const totals: Record<Case, Totals> = { bare: empty(), plain: empty(), metered: empty(), compared: empty() };
+  const totals: Record<Case, Totals> = {
+    bare: emptyTotals(),
+    plain: emptyTotals(),
+    metered: emptyTotals(),
+    compared: emptyTotals(),
+  };
   const cases: Case[] = comparing ? ["bare", "plain", "metered", "compared"] : ["bare", "plain", "metered"];
   for (let round = 0; round < rounds; round++) {
     // Alternate which of the two Coinslots goes first, so neither always follows the same case.
     const order = round % 2 === 1 && comparing ? ["bare", "plain", "compared", "metered"] : cases;
     for (const which of order as Case[]) {
-      // Fresh connections per case: a kept-alive one left idle while the other cases ran may be
-      // closed by its server (5 s keep-alive timeout) just as it is reused, failing with ECONNRESET.
-      const agent = new Agent({ keepAlive: true, maxSockets: input.clients });
-      const cpuBefore = cpuSecondsOf(input.pids[which]);
       const tag = `${input.clients}-${round}-${which}-${Date.now()}`;
-      const result = await runClients({
-        agent,
+      const result = await measureCase({
+        pid: input.pids[which],
         clients: input.clients,
         chatsEach: input.chatsEach,
         next: (client, chat) => callFor({ ...input, which, client, tag: `${tag}-${chat}` }),
       });
-      const total = totals[which];
-      total.latenciesMs.push(...result.latenciesMs);
-      total.chats += result.chats;
-      total.seconds += result.seconds;
-      const cpuSeconds = cpuSecondsOf(input.pids[which]) - cpuBefore;
-      total.cpuSeconds += cpuSeconds;
-      total.cpuMsPerChatByRound.push(round2((cpuSeconds * 1000) / result.chats));
-      agent.destroy();
+      addRound(totals[which], result);
     }
     input.onRound?.();
   }
@@ -266,30 +117,6 @@ function summary(totals: Totals) {
     serverCpuUsPerChunk: Math.round((totals.cpuSeconds * 1e6) / totals.chats / chunks),
     serverCpuMsPerChatByRound: totals.cpuMsPerChatByRound,
   };
-}
-
-/** Invariants after the load: balances equal their entries, no hold left open, every chat charged. */
-async function checkLedger(databaseUrl: string, meteredChats: number) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const drift = await client.query(
-      `select count(*)::int as n from credits.accounts a where a.balance_cents <>
-         (select coalesce(sum(e.amount_cents), 0) from credits.entries e where e.user_id = a.user_id)
-         or a.held_cents <> 0 or a.balance_cents < 0`,
-    );
-    const open = await client.query("select count(*)::int as n from credits.holds where status = 'open'");
-    const usage = await client.query("select count(*)::int as n from credits.entries where kind = 'usage'");
-    return {
-      accountsDrifted: drift.rows[0].n as number,
-      holdsOpen: open.rows[0].n as number,
-      usageEntries: usage.rows[0].n as number,
-      meteredChats,
-      holds: drift.rows[0].n === 0 && open.rows[0].n === 0 && usage.rows[0].n === meteredChats,
-    };
-  } finally {
-    await client.end();
-  }
 }
 
 /** The whole scenario; returns its JSON. */
@@ -318,11 +145,16 @@ export async function benchChatLoad() {
       ready,
     );
     servers.push(plain);
-    const metered = await startCoinslot(database.url, upstream.url, join(directory, "data"));
+    const metered = await startCoinslot({ databaseUrl: database.url, upstreamUrl: upstream.url, dataDir: join(directory, "data") });
     servers.push(metered);
     // Started after the first, so the two never run the migrations at once.
     const compared = comparing
-      ? await startCoinslot(database.url, upstream.url, join(directory, "data-compared"), compareEnv)
+      ? await startCoinslot({
+          databaseUrl: database.url,
+          upstreamUrl: upstream.url,
+          dataDir: join(directory, "data-compared"),
+          extraEnv: compareEnv,
+        })
       : metered;
     if (comparing) servers.push(compared);
     const peopleCount = Math.max(...concurrencies);
@@ -402,7 +234,7 @@ export async function benchChatLoad() {
       },
       ...results,
       meteredServerRssPeakMb: rssPeakMb,
-      invariants: await checkLedger(database.url, meteredChats),
+      invariants: { meteredChats, ...(await checkLedger(database.url, meteredChats)) },
       targets: { meteredOverPlainAt64: 1.0, meteredOverBareAt64: 0.8, addedP99MsAt8: 50, rssPeakMb: 300 },
     };
   } finally {

@@ -10,6 +10,7 @@ import { createLogger } from "../src/logger.js";
 import { benchAuth } from "./auth.js";
 import { benchChat } from "./chat.js";
 import { benchChatLoad } from "./chat-load.js";
+import { benchGateway } from "./gateway.js";
 import { type Measurement, measure, type SpendCall } from "./measure.js";
 import { benchMetering } from "./metering.js";
 import { batchedSpend, moduleSpend, rawSpend } from "./paths.js";
@@ -20,7 +21,8 @@ import { batchedSpend, moduleSpend, rawSpend } from "./paths.js";
 // BENCH_OPERATIONS, BENCH_CALLERS, BENCH_POOL_SIZE and BENCH_FSYNC=off change the run. Then, on the
 // same server, the metering overhead of a chat (bench/chat.ts) and the cost of sign-in (bench/auth.ts);
 // then the metering API's /v1/usage and /v1/holds over real HTTP against a started server and the raw
-// SQL baseline (bench/metering.ts); last, metered chat under load over real HTTP (bench/chat-load.ts).
+// SQL baseline (bench/metering.ts); metered chat under load over real HTTP (bench/chat-load.ts); last,
+// the OpenAI-compatible gateway under load against its upstream called bare (bench/gateway.ts).
 const operations = Number(process.env.BENCH_OPERATIONS ?? 4_000);
 const callers = Number(process.env.BENCH_CALLERS ?? 64);
 const poolSize = Number(process.env.BENCH_POOL_SIZE ?? 16);
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
       auth: await benchAuth({ pool, config }),
       meteringApi: await benchMetering(),
       chatUnderLoad: await benchChatLoad(),
+      gatewayUnderLoad: await benchGateway(),
     };
     process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   } finally {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type Agent, request } from "node:http";
+import { Agent, request } from "node:http";
 
 /** One chat to send: where, with which body and headers; `check` says whether the answer is whole. */
 export type ChatCall = {
@@ -78,6 +78,62 @@ export async function runClients(input: {
     latenciesMs,
   };
 }
+
+/** One case of a round: its load, the CPU its server used meanwhile, and the load generator's own. */
+export type CaseResult = LoadResult & { cpuSeconds: number; clientCpuSeconds: number };
+
+/**
+ * `runClients` against the server of process `pid`, on connections of its own. Fresh connections per
+ * case: a kept-alive one left idle while other cases ran may be closed by its server (5 s keep-alive
+ * timeout) just as it is reused, failing with ECONNRESET.
+ */
+export async function measureCase(input: {
+  pid: number;
+  clients: number;
+  chatsEach: number;
+  next: (client: number, chat: number) => ChatCall;
+}): Promise<CaseResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: input.clients });
+  const cpuBefore = cpuSecondsOf(input.pid);
+  const clientCpuBefore = process.cpuUsage();
+  try {
+    const result = await runClients({ agent, clients: input.clients, chatsEach: input.chatsEach, next: input.next });
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    return {
+      ...result,
+      cpuSeconds: cpuSecondsOf(input.pid) - cpuBefore,
+      clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6,
+    };
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** A case's results summed over its rounds. */
+export type Totals = {
+  latenciesMs: number[];
+  chats: number;
+  seconds: number;
+  cpuSeconds: number;
+  clientCpuSeconds: number;
+  /** Server CPU per chat in each round: the spread says how far a difference stands above noise. */
+  cpuMsPerChatByRound: number[];
+};
+
+export function emptyTotals(): Totals {
+  return { latenciesMs: [], chats: 0, seconds: 0, cpuSeconds: 0, clientCpuSeconds: 0, cpuMsPerChatByRound: [] };
+}
+
+export function addRound(totals: Totals, result: CaseResult): void {
+  totals.latenciesMs.push(...result.latenciesMs);
+  totals.chats += result.chats;
+  totals.seconds += result.seconds;
+  totals.cpuSeconds += result.cpuSeconds;
+  totals.clientCpuSeconds += result.clientCpuSeconds;
+  totals.cpuMsPerChatByRound.push(round2((result.cpuSeconds * 1000) / result.chats));
+}
+
+export const round2 = (value: number) => Math.round(value * 100) / 100;
 
 const clockTicksPerSecond = 100;
 

@@ -54,6 +54,8 @@ export type Config = {
   /** A metering customer's available credit below this sends balance.low, once per crossing. */
   lowBalanceAlertCents: number;
   aiModel: string;
+  /** Every model the gateway (`/v1/chat/completions`) serves; AI_MODEL among them. */
+  aiModels: string[];
   googleApiKey: string | undefined;
   openaiApiKey: string | undefined;
   openaiBaseUrl: string | undefined;
@@ -238,6 +240,24 @@ const rules = {
     "demo, or provider:model with provider google, openai or compatible (for example google:gemini-2.0-flash)",
     /^(demo|(google|openai|compatible):\S+)$/,
   ),
+  AI_MODELS: {
+    schema: z
+      .string()
+      .transform((list) =>
+        list
+          .split(",")
+          .map((item) => item.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(z.string().regex(/^(demo|(google|openai|compatible):\S+)$/))
+          .min(1)
+          .max(20),
+      ),
+    accepts:
+      "a comma-separated list (at most 20) of demo or provider:model, with provider google, openai or compatible",
+  },
   GOOGLE_GENERATIVE_AI_API_KEY: text("a Google AI Studio API key"),
   GEMINI_API_KEY: text("a Google AI Studio API key"),
   OPENAI_API_KEY: text("an API key"),
@@ -378,6 +398,7 @@ export function loadConfig(environment: Environment): Config {
   const needsLocalSecrets = !value.AUTH_SECRET || !value.STRIPE_WEBHOOK_SECRET;
   const local = needsLocalSecrets ? loadLocalSecrets(dataDir) : undefined;
   const googleApiKey = value.GOOGLE_GENERATIVE_AI_API_KEY ?? value.GEMINI_API_KEY;
+  const aiModel = value.AI_MODEL ?? (googleApiKey ? "google:gemini-2.0-flash" : "demo");
   return {
     nodeEnv,
     port,
@@ -430,7 +451,8 @@ export function loadConfig(environment: Environment): Config {
     checkoutReturnOrigins: value.CHECKOUT_RETURN_ORIGINS ?? [],
     webhookEndpoints: value.WEBHOOK_ENDPOINTS ?? [],
     lowBalanceAlertCents: value.LOW_BALANCE_ALERT_CENTS ?? 100,
-    aiModel: value.AI_MODEL ?? (googleApiKey ? "google:gemini-2.0-flash" : "demo"),
+    aiModel,
+    aiModels: [...new Set([aiModel, ...(value.AI_MODELS ?? [])])],
     googleApiKey,
     openaiApiKey: value.OPENAI_API_KEY,
     openaiBaseUrl: value.OPENAI_BASE_URL,

@@ -7,7 +7,7 @@ import type { Logger } from "../logger.js";
 import type * as conversations from "./conversations.js";
 import { type ChatMetadata, streamMetered } from "./metered-stream.js";
 import type { ChatModel } from "./models.js";
-import { costCents } from "./pricing.js";
+import { maxCostCents } from "./pricing.js";
 import { reserveAnswer } from "./reserve.js";
 import { countPromptTokens } from "./tokens.js";
 import { streamResponse } from "./ui-stream.js";
@@ -30,9 +30,6 @@ export type ChatRequest = {
   abortSignal: AbortSignal;
 };
 
-// Providers tokenize differently from the tokenizer counted here; the margin keeps the hold above
-// what they report, so settlement rarely has to cap the charge at the hold.
-const inputEstimateMargin = 1.25;
 const generationShareOfHold = 0.8;
 // Settlement is retried while the database is unreachable, but stops this much before the hold
 // expires: past it the ledger refuses the charge, and the clocks of this process and PostgreSQL may
@@ -41,9 +38,8 @@ const settlementMarginSeconds = (holdTtlSeconds: number) => Math.min(10, holdTtl
 
 /** What a chat may cost at most: the counted prompt plus the whole output limit. */
 export function holdCents(service: ChatService, estimatedInputTokens: number): number {
-  const inputTokens = Math.ceil(estimatedInputTokens * inputEstimateMargin);
-  return costCents(
-    { inputTokens, outputTokens: service.maxOutputTokens },
+  return maxCostCents(
+    { estimatedInputTokens, maxOutputTokens: service.maxOutputTokens },
     service.model.price,
     service.creditMarkup,
   );

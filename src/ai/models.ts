@@ -51,15 +51,21 @@ export type ModelOptions = {
   googleBaseUrl?: string;
 };
 
-function priceFor(config: Config): Price {
-  const known = knownPrices[config.aiModel];
-  const inputPerMillion = config.aiPriceInputPerMillion ?? known?.inputPerMillion;
-  const outputPerMillion = config.aiPriceOutputPerMillion ?? known?.outputPerMillion;
+// AI_PRICE_* price AI_MODEL (over its published price, if any) and every model of AI_MODELS that
+// has no published price (a local or self-hosted model); a published price is never overridden
+// for a model that is not AI_MODEL.
+function priceFor(config: Config, modelId: string): Price {
+  const known = knownPrices[modelId];
+  const overrides = modelId === config.aiModel || known === undefined;
+  const inputPerMillion = (overrides ? config.aiPriceInputPerMillion : undefined) ?? known?.inputPerMillion;
+  const outputPerMillion =
+    (overrides ? config.aiPriceOutputPerMillion : undefined) ?? known?.outputPerMillion;
   if (inputPerMillion === undefined || outputPerMillion === undefined) {
+    const setting = modelId === config.aiModel ? "AI_MODEL" : "AI_MODELS";
     throw new ModelConfigError(
-      `AI_MODEL=${config.aiModel} has no known price, and Coinslot will not charge nothing for it. ` +
-        "Set AI_PRICE_INPUT_PER_MILLION and AI_PRICE_OUTPUT_PER_MILLION (USD per million tokens, " +
-        `as the provider publishes them), or use one of: ${Object.keys(knownPrices).join(", ")}.`,
+      `${setting}=${modelId} has no known price, and Coinslot will not charge nothing for it. ` +
+        "Set AI_PRICE_INPUT_PER_MILLION and AI_PRICE_OUTPUT_PER_MILLION (USD per million tokens, as the provider publishes them), " +
+        `or use one of: ${Object.keys(knownPrices).join(", ")}.`,
     );
   }
   return { inputPerMillion, outputPerMillion };
@@ -70,28 +76,28 @@ function required(value: string | undefined, message: string): string {
   return value;
 }
 
-function languageModelFor(config: Config, options: ModelOptions): LanguageModelV3 {
-  const separator = config.aiModel.indexOf(":");
-  const provider = separator === -1 ? config.aiModel : config.aiModel.slice(0, separator);
-  const modelName = config.aiModel.slice(separator + 1);
+function languageModelFor(config: Config, modelId: string, options: ModelOptions): LanguageModelV3 {
+  const separator = modelId.indexOf(":");
+  const provider = separator === -1 ? modelId : modelId.slice(0, separator);
+  const modelName = modelId.slice(separator + 1);
   switch (provider) {
     case demoModelId:
       return createDemoModel({ wordDelayMs: options.demoWordDelayMs ?? 20 });
     case "google": {
       const apiKey = required(
         config.googleApiKey,
-        `AI_MODEL=${config.aiModel} needs GOOGLE_GENERATIVE_AI_API_KEY (or GEMINI_API_KEY) from Google AI Studio.`,
+        `${modelId} needs GOOGLE_GENERATIVE_AI_API_KEY (or GEMINI_API_KEY) from Google AI Studio.`,
       );
       return createGoogleGenerativeAI({ apiKey, baseURL: options.googleBaseUrl })(modelName);
     }
     case "openai": {
-      const apiKey = required(config.openaiApiKey, `AI_MODEL=${config.aiModel} needs OPENAI_API_KEY.`);
+      const apiKey = required(config.openaiApiKey, `${modelId} needs OPENAI_API_KEY.`);
       return createOpenAI({ apiKey, baseURL: config.openaiBaseUrl })(modelName);
     }
     case "compatible": {
       const baseURL = required(
         config.openaiBaseUrl,
-        `AI_MODEL=${config.aiModel} needs OPENAI_BASE_URL, the server's OpenAI-compatible API (for example http://localhost:11434/v1 for Ollama).`,
+        `${modelId} needs OPENAI_BASE_URL, the server's OpenAI-compatible API (for example http://localhost:11434/v1 for Ollama).`,
       );
       // includeUsage asks the server for the usage chunk that settlement charges on.
       return createOpenAICompatible({
@@ -103,7 +109,7 @@ function languageModelFor(config: Config, options: ModelOptions): LanguageModelV
     }
     default:
       throw new ModelConfigError(
-        `AI_MODEL must be demo or provider:model with provider google, openai or compatible, got ${config.aiModel}.`,
+        `AI_MODEL and AI_MODELS name demo or provider:model with provider google, openai or compatible, got ${modelId}.`,
       );
   }
 }
@@ -116,7 +122,22 @@ function languageModelFor(config: Config, options: ModelOptions): LanguageModelV
  * const model = resolveModel(config); // throws ModelConfigError naming the setting to fix
  */
 export function resolveModel(config: Config, options: ModelOptions = {}): ChatModel {
-  const price = priceFor(config);
-  const languageModel = languageModelFor(config, options);
-  return { id: config.aiModel, isDemo: config.aiModel === demoModelId, price, languageModel };
+  return modelOf(config, config.aiModel, options);
+}
+
+function modelOf(config: Config, modelId: string, options: ModelOptions): ChatModel {
+  const price = priceFor(config, modelId);
+  const languageModel = languageModelFor(config, modelId, options);
+  return { id: modelId, isDemo: modelId === demoModelId, price, languageModel };
+}
+
+/**
+ * Every model of AI_MODELS (AI_MODEL first), by id, for the gateway. Like resolveModel, throws
+ * ModelConfigError at start for a model that cannot be priced or reached.
+ *
+ * @example
+ * const models = resolveModels(config); // Map { "demo" => {...}, "openai:gpt-4o-mini" => {...} }
+ */
+export function resolveModels(config: Config, options: ModelOptions = {}): Map<string, ChatModel> {
+  return new Map(config.aiModels.map((modelId) => [modelId, modelOf(config, modelId, options)]));
 }

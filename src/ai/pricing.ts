@@ -42,3 +42,23 @@ export function costCents(usage: Usage, price: Price, markup: number): number {
   const cents = ceilDivide(numerator, denominator);
   return Number(cents > 1n ? cents : 1n);
 }
+
+// Providers tokenize differently from the tokenizer counted here; the margin keeps a hold above what
+// they report, so settlement rarely has to cap the charge at the hold.
+const inputEstimateMargin = 1.25;
+
+/**
+ * What a generation may cost at most, and so what to hold: the counted prompt, with a margin, plus
+ * the whole output limit.
+ *
+ * @example
+ * maxCostCents({ estimatedInputTokens: 90, maxOutputTokens: 1024 }, price, 4);
+ */
+export function maxCostCents(
+  tokens: { estimatedInputTokens: number; maxOutputTokens: number },
+  price: Price,
+  markup: number,
+): number {
+  const inputTokens = Math.ceil(tokens.estimatedInputTokens * inputEstimateMargin);
+  return costCents({ inputTokens, outputTokens: tokens.maxOutputTokens }, price, markup);
+}

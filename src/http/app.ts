@@ -7,6 +7,8 @@ import { chatRoutes } from "../ai/routes.js";
 import { authRoutes } from "../auth/routes.js";
 import { billingRoutes } from "../billing/routes.js";
 import type { Dependencies } from "../dependencies.js";
+import { personalKeyRoutes } from "../gateway/key-routes.js";
+import { gatewayRoutes } from "../gateway/routes.js";
 import { limitApiBodies } from "../kit/body-limit.js";
 import { AppError, errorBody } from "../kit/errors.js";
 import { openHoldTotals } from "../ledger/index.js";
@@ -50,8 +52,11 @@ export function createApp(dependencies: Dependencies): Hono {
   app.route("/api", serviceKeyAdminRoutes(dependencies));
   app.route("/api", webhookAdminRoutes(dependencies));
   app.route("/", accountRoutes(dependencies));
+  app.route("/", personalKeyRoutes(dependencies));
 
-  // Server to server, outside /api: a service key instead of a session, and no Origin to check.
+  // Server to server, outside /api: a key instead of a session, and no Origin to check. The gateway
+  // first: its two paths take personal keys too, and the metering API's gate covers the rest of /v1.
+  app.route("/", gatewayRoutes(dependencies));
   app.route("/", meteringRoutes(dependencies));
 
   // The local mailbox (404 unless config.mail.localMailbox): before the web app, which would answer its page.

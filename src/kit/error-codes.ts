@@ -37,6 +37,9 @@ export const errorStatus = {
   // The metering API: a missing, malformed, unknown or revoked `Authorization: Bearer csk_...`.
   INVALID_SERVICE_KEY: 401,
   SERVICE_KEY_NOT_FOUND: 404,
+  // A person's own API keys (cpk_..., the gateway's): one that is not theirs, or one too many live ones.
+  KEY_NOT_FOUND: 404,
+  TOO_MANY_KEYS: 409,
 
   // The ledger
   ACCOUNT_NOT_FOUND: 404,
@@ -51,6 +54,14 @@ export const errorStatus = {
 
   // Chat
   CHAT_IN_PROGRESS: 409,
+
+  // The gateway (/v1/chat/completions): answered in OpenAI's error shape.
+  INVALID_API_KEY: 401,
+  MODEL_NOT_FOUND: 404,
+  MONTHLY_LIMIT_REACHED: 402,
+  REQUEST_IN_PROGRESS: 409,
+  // The model's provider failed before answering: nothing was charged.
+  UPSTREAM_FAILED: 502,
 
   // Buying and refunds
   CHECKOUT_NOT_CONFIGURED: 503,

@@ -18,6 +18,7 @@ export {
   findAccount,
   findBalance,
   findUserIdByEmail,
+  holdTotalsByKeyPrefix,
   openHoldTotals,
   publicEntryPage,
   readEntryPage,

@@ -119,3 +119,24 @@ export async function openHoldTotals(target: Target): Promise<{ count: number; c
   );
   return { count: row?.count ?? 0, cents: row?.cents ?? 0 };
 }
+
+/**
+ * What the holds whose idempotency key starts with `prefix` hold now, and what those settled since
+ * `since` charged: how a caller enforces a spending limit of its own (the gateway's personal keys
+ * use `gw:cpk:<key id>:`). Read it in the transaction that places the next hold, after locking what
+ * the limit belongs to, so two requests cannot both fit under it.
+ */
+export async function holdTotalsByKeyPrefix(
+  target: Target,
+  input: { prefix: string; since: Date },
+): Promise<{ openCents: number; settledCents: number }> {
+  const [row] = await read<{ open_cents: number; settled_cents: number }>(
+    target,
+    `select coalesce(sum(amount_cents) filter (where status = 'open'), 0)::bigint as open_cents,
+            coalesce(sum(settled_cents) filter (where status = 'settled' and resolved_at >= $2), 0)::bigint as settled_cents
+       from credits.holds
+      where idempotency_key like $1 || '%' and (status = 'open' or resolved_at >= $2)`,
+    [input.prefix.replace(/[\\%_]/g, "\\$&"), input.since],
+  );
+  return { openCents: Number(row?.open_cents ?? 0), settledCents: Number(row?.settled_cents ?? 0) };
+}

@@ -119,6 +119,20 @@ export async function injectFaults(input: {
       faults[index] as typeof killAndRestart,
     ];
   }
+  // One of each kind first (which one leads is seeded too): a slow machine's deadline may cut the
+  // plan short, but never down to kills alone or restarts alone.
+  if (plan.kills > 0 && plan.postgresRestarts > 0) {
+    const firstKill = faults.indexOf(killAndRestart);
+    const firstRestart = faults.indexOf(restartPostgres);
+    const leading = random() < 0.5 ? [firstKill, firstRestart] : [firstRestart, firstKill];
+    const rest = faults.filter((_, index) => !leading.includes(index));
+    faults.splice(
+      0,
+      faults.length,
+      ...leading.map((index) => faults[index] as typeof killAndRestart),
+      ...rest,
+    );
+  }
   for (const fault of faults) {
     if (performance.now() > plan.deadlineMs) break;
     await sleep(between(random, 600, 2_000));

@@ -7,6 +7,7 @@ import { AdminPage } from "./admin/AdminPage.js";
 import { type ChatMessageWithCost, ChatPanel } from "./chat/ChatPanel.js";
 import { ConversationsPanel } from "./history/ConversationsPanel.js";
 import { HistoryPanel } from "./history/HistoryPanel.js";
+import { KeysPage } from "./keys/KeysPage.js";
 import { AccountPage } from "./settings/AccountPage.js";
 import { VerifyEmailNotice } from "./settings/VerifyEmailNotice.js";
 import { api } from "./shared/api.js";
@@ -30,7 +31,7 @@ type Props = {
   onSignedOut: () => void;
 };
 
-/** The signed-in app: balance and buying on the side, chat, history, conversations and admin. */
+/** The signed-in app: balance and buying on the side, chat, history, conversations, API keys and admin. */
 export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props) {
   const [path, navigate] = usePath();
   const [chat, setChat] = useState<OpenChat>(newChat);
@@ -143,8 +144,9 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
               <Notice tone="warning">Only admins (listed in ADMIN_EMAILS) can see this page.</Notice>
             )
           ) : null}
+          {path === "/keys" ? <KeysPage currency={currency} model={model?.model ?? null} /> : null}
           {path === "/account" ? <AccountPage me={me} config={config} onDeleted={deleted} /> : null}
-          {!["/", "/history", "/conversations", "/admin", "/account"].includes(path) ? (
+          {!["/", "/history", "/conversations", "/keys", "/admin", "/account"].includes(path) ? (
             <Notice tone="info" title="Page not found">
               <button type="button" className="button-link" onClick={() => navigate("/")}>
                 Back to the chat

@@ -5,6 +5,7 @@ const pages = [
   { path: "/", label: "Chat" },
   { path: "/history", label: "History" },
   { path: "/conversations", label: "Conversations" },
+  { path: "/keys", label: "API keys" },
   { path: "/account", label: "Account" },
 ];
 

@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { api } from "../shared/api.js";
-import { formatCents } from "../shared/money.js";
+import { formatCents, parseCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
 import type { PublicConfig } from "../shared/types.js";
 
@@ -11,11 +11,6 @@ export function focusBuyCredits(): void {
   const input = document.getElementById(buyAmountInputId);
   input?.scrollIntoView({ behavior: "smooth", block: "center" });
   input?.focus();
-}
-
-function toCents(text: string): number | null {
-  if (!/^\s*\d+(\.\d{1,2})?\s*$/.test(text)) return null;
-  return Math.round(Number(text) * 100);
 }
 
 function problemWith(cents: number | null, topup: PublicConfig["topup"], currency: string): string | null {
@@ -37,7 +32,7 @@ export function BuyCredits({ config }: { config: PublicConfig }) {
   const [busy, setBusy] = useState(false);
 
   function step(direction: 1 | -1) {
-    const cents = toCents(amount) ?? topup.defaultCents;
+    const cents = parseCents(amount) ?? topup.defaultCents;
     const stepped = cents + direction * topup.stepCents;
     const clamped = Math.min(topup.maxCents, Math.max(topup.minCents, stepped));
     setAmount((clamped / 100).toFixed(2));
@@ -47,7 +42,7 @@ export function BuyCredits({ config }: { config: PublicConfig }) {
   async function buy(event: FormEvent) {
     event.preventDefault();
     setServerError(null);
-    const cents = toCents(amount);
+    const cents = parseCents(amount);
     const problem = problemWith(cents, topup, currency);
     setError(problem);
     if (problem || cents === null) return;
@@ -89,7 +84,7 @@ export function BuyCredits({ config }: { config: PublicConfig }) {
               setError(null);
             }}
             onBlur={() => {
-              const cents = toCents(amount);
+              const cents = parseCents(amount);
               if (cents !== null) setAmount((cents / 100).toFixed(2));
             }}
           />

