@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import type { Pool } from "../db/pool.js";
 import { defaultRetryPolicy, type RetryPolicy, retryAtMs } from "../kit/backoff.js";
+import { runPeriodically } from "../kit/periodic.js";
 import type { Logger } from "../logger.js";
 import { describeMailDestination, type MailMode, mailMode } from "./destination.js";
 import { type ClaimedMail, claimDueMail, type MailOutcome, recordMailOutcome } from "./queue.js";
@@ -179,27 +180,16 @@ export function startMailSender(options: MailSenderOptions): { stop: () => Promi
     batchSize: options.batchSize ?? 10,
     random: options.random ?? Math.random,
   };
-  let running: Promise<void> | undefined;
-  const pass = async () => {
-    try {
-      await sendDue(settings);
-    } catch (error) {
-      logger.warn({ err: error }, "sending mail failed; retrying on the next tick");
-    }
-  };
-  const timer = setInterval(() => {
-    if (running) return;
-    running = pass().finally(() => {
-      running = undefined;
-    });
-  }, settings.intervalMs);
-  timer.unref();
+  const loop = runPeriodically({
+    intervalMs: settings.intervalMs,
+    pass: () => sendDue(settings),
+    onError: (error) => logger.warn({ err: error }, "sending mail failed; retrying on the next tick"),
+  });
   return {
     stop: async () => {
-      clearInterval(timer);
       // Shutdown must not wait out a slow mail server: sends in flight are cut off.
       stopping.abort();
-      await running;
+      await loop.stop();
       settings.transport?.close();
     },
   };

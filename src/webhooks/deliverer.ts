@@ -1,5 +1,6 @@
 import type { Pool } from "../db/pool.js";
 import { defaultRetryPolicy, type RetryPolicy, retryAtMs } from "../kit/backoff.js";
+import { runPeriodically } from "../kit/periodic.js";
 import type { Logger } from "../logger.js";
 import {
   type AttemptOutcome,
@@ -110,27 +111,16 @@ export async function startWebhookDeliverer(
     batchSize: options.batchSize ?? 10,
     random: options.random ?? Math.random,
   };
-  let running: Promise<void> | undefined;
-  const pass = async () => {
-    try {
-      await deliverDue(settings);
-    } catch (error) {
-      logger.warn({ err: error }, "delivering webhooks failed; retrying on the next tick");
-    }
-  };
-  const timer = setInterval(() => {
-    if (running) return;
-    running = pass().finally(() => {
-      running = undefined;
-    });
-  }, settings.intervalMs);
-  timer.unref();
+  const loop = runPeriodically({
+    intervalMs: settings.intervalMs,
+    pass: () => deliverDue(settings),
+    onError: (error) => logger.warn({ err: error }, "delivering webhooks failed; retrying on the next tick"),
+  });
   return {
     stop: async () => {
-      clearInterval(timer);
       // Shutdown must not wait out a slow endpoint: attempts in flight are cut off and retried later.
       stopping.abort();
-      await running;
+      await loop.stop();
     },
   };
 }
