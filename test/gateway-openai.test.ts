@@ -358,3 +358,34 @@ describe("under concurrency", () => {
     expect(await account(userId)).toMatchObject({ held: 0, balance: 1000 - charged });
   });
 });
+
+describe("a key over its rate limit", () => {
+  it("answers 429 rate_limit_exceeded with Retry-After, and calls no model", async () => {
+    const limited = await startMeteringServer({
+      AI_MODEL: "compatible:normal",
+      OPENAI_BASE_URL: `${upstream.url}/v1`,
+      AI_PRICE_INPUT_PER_MILLION: "1000",
+      AI_PRICE_OUTPUT_PER_MILLION: "2000",
+      MAX_OUTPUT_TOKENS: "20",
+      METERING_RATE_LIMIT_MAX: "2",
+    });
+    try {
+      const client = new OpenAI({ apiKey: limited.secret, baseURL: `${limited.url}/v1`, maxRetries: 0 });
+      const call = () =>
+        client.chat.completions
+          .create({ model: "compatible:normal", ...ask, user: "rate-limited" })
+          .then(() => 200)
+          .catch((error) => error);
+      expect(await call()).toBe(200);
+      expect(await call()).toBe(200);
+      const before = upstream.requests.length;
+      const refused = await call();
+      expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+      expect(refused.error).toMatchObject({ code: "rate_limit_exceeded" });
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(upstream.requests.length).toBe(before);
+    } finally {
+      await limited.close();
+    }
+  });
+});
