@@ -4,7 +4,15 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startEmbeddedPostgres } from "../src/db/embedded.js";
 import { createLogger } from "../src/logger.js";
-import { checkLedger, openPerson, type Person, type Running, spawnNode, startCoinslot, stop } from "./coinslot-process.js";
+import {
+  checkLedger,
+  openPerson,
+  type Person,
+  type Running,
+  spawnNode,
+  startCoinslot,
+  stop,
+} from "./coinslot-process.js";
 import {
   addRound,
   type ChatCall,
@@ -145,7 +153,11 @@ export async function benchChatLoad() {
       ready,
     );
     servers.push(plain);
-    const metered = await startCoinslot({ databaseUrl: database.url, upstreamUrl: upstream.url, dataDir: join(directory, "data") });
+    const metered = await startCoinslot({
+      databaseUrl: database.url,
+      upstreamUrl: upstream.url,
+      dataDir: join(directory, "data"),
+    });
     servers.push(metered);
     // Started after the first, so the two never run the migrations at once.
     const compared = comparing

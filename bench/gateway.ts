@@ -47,11 +47,17 @@ async function openKeyHolder(server: string, index: number): Promise<string> {
     headers: { "content-type": "application/json", origin: server, cookie: person.cookie },
     body: JSON.stringify({ name: `bench ${index}` }),
   });
-  if (created.status !== 201) throw new Error(`POST /api/keys answered ${created.status}: ${await created.text()}`);
+  if (created.status !== 201)
+    throw new Error(`POST /api/keys answered ${created.status}: ${await created.text()}`);
   return ((await created.json()) as { secret: string }).secret;
 }
 
-function callFor(input: { which: Case; urls: Record<Case, string>; keys: string[]; client: number }): ChatCall {
+function callFor(input: {
+  which: Case;
+  urls: Record<Case, string>;
+  keys: string[];
+  client: number;
+}): ChatCall {
   const bare = input.which === "bare";
   return {
     url: `${input.urls[input.which]}/v1/chat/completions`,
@@ -166,8 +172,11 @@ export async function benchGateway() {
       if (coinslot.child.exitCode === null) rssPeakMb = Math.max(rssPeakMb, rssMbOf(coinslot.pid));
     }, 100);
     // A server that dies mid-run would otherwise show only as refused connections.
+    let measuring = true;
     coinslot.child.once("exit", (code) => {
-      process.stderr.write(`bench: Coinslot exited with ${code}:\n${coinslot.output().slice(-4000)}\n`);
+      if (measuring) {
+        process.stderr.write(`bench: Coinslot exited with ${code}:\n${coinslot.output().slice(-4000)}\n`);
+      }
     });
     const results: Record<string, ReturnType<typeof compare>> = {};
     let completionsServed = warmup.gateway.chats;
@@ -178,10 +187,13 @@ export async function benchGateway() {
       const startedUs = process.hrtime.bigint() / 1000n;
       const totals = await measureCases({ urls, pids, keys, clients, completionsEach, rounds });
       // The monotonic clock --cpu-prof stamps its samples with: cuts this part out of a profile.
-      process.stderr.write(`bench: gateway: ${clients} concurrent ran from ${startedUs} to ${process.hrtime.bigint() / 1000n} µs\n`);
+      process.stderr.write(
+        `bench: gateway: ${clients} concurrent ran from ${startedUs} to ${process.hrtime.bigint() / 1000n} µs\n`,
+      );
       completionsServed += totals.gateway.chats;
       results[`concurrent${clients}`] = compare(totals, rssPeakMb);
     }
+    measuring = false;
     const at64 = results.concurrent64;
     const targets = { gatewayOverBareAt64: 0.8, addedP99MsAt64: 50 };
     return {

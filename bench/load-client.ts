@@ -97,7 +97,12 @@ export async function measureCase(input: {
   const cpuBefore = cpuSecondsOf(input.pid);
   const clientCpuBefore = process.cpuUsage();
   try {
-    const result = await runClients({ agent, clients: input.clients, chatsEach: input.chatsEach, next: input.next });
+    const result = await runClients({
+      agent,
+      clients: input.clients,
+      chatsEach: input.chatsEach,
+      next: input.next,
+    });
     const clientCpu = process.cpuUsage(clientCpuBefore);
     return {
       ...result,
@@ -121,7 +126,14 @@ export type Totals = {
 };
 
 export function emptyTotals(): Totals {
-  return { latenciesMs: [], chats: 0, seconds: 0, cpuSeconds: 0, clientCpuSeconds: 0, cpuMsPerChatByRound: [] };
+  return {
+    latenciesMs: [],
+    chats: 0,
+    seconds: 0,
+    cpuSeconds: 0,
+    clientCpuSeconds: 0,
+    cpuMsPerChatByRound: [],
+  };
 }
 
 export function addRound(totals: Totals, result: CaseResult): void {
