@@ -1,4 +1,9 @@
-import { type ModelMessage, streamText } from "ai";
+import {
+  APICallError,
+  type LanguageModelV3CallOptions,
+  type LanguageModelV3Prompt,
+  type LanguageModelV3StreamPart,
+} from "@ai-sdk/provider";
 import type { ChatModel } from "./models.js";
 import { costCents } from "./pricing.js";
 import { countTextTokens } from "./tokens.js";
@@ -28,13 +33,43 @@ export type Generation = {
   failure: unknown;
 };
 
-function toModelMessages(messages: CompletionMessage[]): ModelMessage[] {
-  return messages.map((message) => ({ role: message.role, content: message.text }));
+function toPrompt(messages: CompletionMessage[]): LanguageModelV3Prompt {
+  return messages.map((message) =>
+    message.role === "system"
+      ? { role: "system", content: message.text }
+      : { role: message.role, content: [{ type: "text", text: message.text }] },
+  );
+}
+
+const finishReasons = new Set(["stop", "length"]);
+
+/**
+ * Starts the provider's stream, with one quick retry when the start fails in a way the provider calls
+ * retryable (a 429 or 5xx before any output); retrying later would repeat output already charged.
+ */
+async function startStream(request: CompletionRequest): Promise<ReadableStream<LanguageModelV3StreamPart>> {
+  const options: LanguageModelV3CallOptions = {
+    prompt: toPrompt(request.messages),
+    maxOutputTokens: request.maxOutputTokens,
+    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+    abortSignal: request.abortSignal,
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await request.model.languageModel.doStream(options)).stream;
+    } catch (error) {
+      const retryable = APICallError.isInstance(error) && error.isRetryable;
+      if (attempt >= 2 || !retryable || request.abortSignal.aborted) throw error;
+    }
+  }
 }
 
 /**
- * Runs one generation through the AI SDK, passing text on as it comes, and says how it ended. Never
- * throws: a provider failure is part of the answer, since what it costs depends on it.
+ * Runs one generation on the provider's own stream (the language model's `doStream`), passing text
+ * on as it comes, and says how it ended. Not `streamText`: the gateway needs none of what it adds
+ * (tools, steps, transforms), and reading through it costs about twice the CPU per completion
+ * (bench/gateway.ts). Never throws: a provider failure is part of the answer, since what it costs
+ * depends on it.
  *
  * @example
  * const generation = await generateCompletion({ model, messages, maxOutputTokens: 256, abortSignal, onText });
@@ -52,34 +87,27 @@ export async function generateCompletion(request: CompletionRequest): Promise<Ge
     if (!request.abortSignal.aborted) generation.providerFailed = true;
   };
   try {
-    const result = streamText({
-      model: request.model.languageModel,
-      messages: toModelMessages(request.messages),
-      maxOutputTokens: request.maxOutputTokens,
-      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-      abortSignal: request.abortSignal,
-      // One quick retry for a failed start; retrying later would repeat output already charged.
-      maxRetries: 1,
-      onFinish: (event) => {
+    const reader = (await startStream(request)).getReader();
+    for (;;) {
+      const { done, value: part } = await reader.read();
+      if (done) break;
+      if (part.type === "text-delta") {
+        if (part.delta === "") continue;
+        generation.text += part.delta;
+        request.onText(part.delta);
+      } else if (part.type === "finish") {
         generation.usage = {
-          inputTokens: event.totalUsage.inputTokens,
-          outputTokens: event.totalUsage.outputTokens,
+          inputTokens: part.usage.inputTokens.total,
+          outputTokens: part.usage.outputTokens.total,
         };
-        generation.finishReason =
-          event.finishReason === "stop" ||
-          event.finishReason === "length" ||
-          event.finishReason === "content-filter"
-            ? event.finishReason === "content-filter"
-              ? "content_filter"
-              : event.finishReason
+        const reason = part.finishReason.unified;
+        generation.finishReason = finishReasons.has(reason)
+          ? (reason as "stop" | "length")
+          : reason === "content-filter"
+            ? "content_filter"
             : "other";
-      },
-      onError: ({ error }) => fail(error),
-    });
-    for await (const part of result.fullStream) {
-      if (part.type === "text-delta" && part.text !== "") {
-        generation.text += part.text;
-        request.onText(part.text);
+      } else if (part.type === "error") {
+        fail(part.error);
       }
     }
   } catch (error) {

@@ -96,6 +96,19 @@ async function reserve(
 ): Promise<Placed | { replay: RememberedCall }> {
   const holdKey = `${call.payer.holdPrefix}${randomUUID()}`;
   const holdPlacedAtMs = Date.now();
+  const description = `Gateway call to ${call.model.id} for ${call.payer.label} (at most ${call.maxOutputTokens} output tokens)`;
+  // The common call (no Idempotency-Key, no monthly limit) has nothing to commit with its hold: the
+  // hold alone, one statement in one round trip.
+  if (!scope && !call.payer.limit) {
+    const placed = await service.ledger.placeHold({
+      userId: call.payer.userId,
+      amountCents: heldCents,
+      idempotencyKey: holdKey,
+      description,
+    });
+    if (placed.error?.code === "INSUFFICIENT_CREDITS") throw insufficient(placed.error);
+    return { holdId: unwrap(placed).hold.id, heldCents, holdPlacedAtMs };
+  }
   const attempt = () =>
     transaction(
       service.pool,
@@ -123,7 +136,7 @@ async function reserve(
           userId: call.payer.userId,
           amountCents: heldCents,
           idempotencyKey: holdKey,
-          description: `Gateway call to ${call.model.id} for ${call.payer.label} (at most ${call.maxOutputTokens} output tokens)`,
+          description,
           writes,
         });
         if (result.error?.code === "INSUFFICIENT_CREDITS") throw insufficient(result.error);
@@ -184,6 +197,25 @@ async function settle(
         const { data: hold } = await service.ledger.getHold(placed.holdId);
         if (hold && hold.status !== "open") return;
       }
+      const settleDescription = `Gateway: ${call.model.id} for ${call.payer.label}: ${charge.inputTokens} input + ${charge.outputTokens} output tokens`;
+      if (writes.length === 0) {
+        // Nothing to save with it: the resolution alone, one statement in one round trip.
+        const resolved =
+          charge.hold === "released"
+            ? await service.ledger.releaseHold({ holdId: placed.holdId })
+            : await service.ledger.settleHold({
+                holdId: placed.holdId,
+                amountCents: charge.chargedCents,
+                description: settleDescription,
+              });
+        if (resolved.error) {
+          service.logger.error(
+            { error: resolved.error, holdId: placed.holdId },
+            "gateway settlement refused",
+          );
+        }
+        return;
+      }
       await transaction(
         service.pool,
         async (client) => {
@@ -194,7 +226,7 @@ async function settle(
                   client,
                   holdId: placed.holdId,
                   amountCents: charge.chargedCents,
-                  description: `Gateway: ${call.model.id} for ${call.payer.label}: ${charge.inputTokens} input + ${charge.outputTokens} output tokens`,
+                  description: settleDescription,
                   writes,
                 });
           if (resolved.result.error) {
