@@ -1,9 +1,9 @@
-import type { ModelMessage } from "ai";
 import type { Pool } from "../db/pool.js";
 import { AppError } from "../kit/errors.js";
 import { unwrap } from "../ledger/index.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
+import type { CompletionMessage } from "./completion.js";
 import type * as conversations from "./conversations.js";
 import { type ChatMetadata, streamMetered } from "./metered-stream.js";
 import type { ChatModel } from "./models.js";
@@ -98,9 +98,9 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
   // Stop a generation well before its hold could expire, so it is always settled, never free.
   const deadline = setTimeout(() => abort.abort(), service.holdTtlSeconds * generationShareOfHold * 1000);
   deadline.unref();
-  const messages: ModelMessage[] = request.messages.map((message) => ({
+  const messages: CompletionMessage[] = request.messages.map((message) => ({
     role: message.role,
-    content: message.text,
+    text: message.text,
   }));
   const run = {
     ...service,

@@ -20,6 +20,8 @@ export type CompletionRequest = {
   abortSignal: AbortSignal;
   /** Each piece of text as the provider writes it. */
   onText: (text: string) => void;
+  /** Every part of the provider's stream, text included, for a caller that passes more on (the chat). */
+  onPart?: (part: LanguageModelV3StreamPart) => void;
 };
 
 /** How a generation ended, before anyone decides what it costs. */
@@ -91,6 +93,7 @@ export async function generateCompletion(request: CompletionRequest): Promise<Ge
     for (;;) {
       const { done, value: part } = await reader.read();
       if (done) break;
+      request.onPart?.(part);
       if (part.type === "text-delta") {
         if (part.delta === "") continue;
         generation.text += part.delta;

@@ -1,8 +1,7 @@
-import type { LanguageModelUsage, ModelMessage } from "ai";
-import { streamText } from "ai";
 import { type Pool, type PoolClient, retryWithBackoff, transaction } from "../db/pool.js";
 import type { Balance, Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
+import { type CompletionMessage, type Generation, generateCompletion } from "./completion.js";
 import { finishAnswer, finishAnswerWrite } from "./conversations.js";
 import type { ChatModel } from "./models.js";
 import { costCents } from "./pricing.js";
@@ -54,7 +53,7 @@ export type MeteredRun = {
   heldCents: number;
   estimatedInputTokens: number;
   answerId: string;
-  messages: ModelMessage[];
+  messages: CompletionMessage[];
   /** Fires when the client leaves or the generation deadline passes: the model is stopped. */
   abortSignal: AbortSignal;
   /** Settlement is tried until this moment (epoch ms), a margin before the hold expires unpaid. */
@@ -96,7 +95,7 @@ export async function streamMetered(run: MeteredRun, send: SendChunk): Promise<O
 
 type Generated = {
   text: string;
-  usage: LanguageModelUsage | undefined;
+  usage: Generation["usage"];
   failure: unknown;
   /** The failure was the provider's, not the abort of a client that left or of the deadline. */
   providerFailed: boolean;
@@ -104,47 +103,45 @@ type Generated = {
 };
 
 async function generate(run: MeteredRun, send: SendChunk, base: ChatMetadata): Promise<Generated> {
-  const generated: Generated = {
-    text: "",
-    usage: undefined,
-    failure: undefined,
-    providerFailed: false,
-    calledModel: true,
+  let errorSent = false;
+  const options: ChunkOptions = {
+    errorText: () => {
+      errorSent = true;
+      return generation.text === "" ? providerFailedText : failedMidwayText;
+    },
   };
-  // Told apart when it happens: a client may leave after the provider failed, never the reverse.
-  const fail = (error: unknown) => {
-    generated.failure ??= error;
-    if (!run.abortSignal.aborted) generated.providerFailed = true;
-  };
-  try {
-    const result = streamText({
-      model: run.model.languageModel,
-      messages: run.messages,
-      maxOutputTokens: run.maxOutputTokens,
-      abortSignal: run.abortSignal,
-      // One quick retry for a failed start; retrying later would repeat output already charged.
-      maxRetries: 1,
-      onFinish: (event) => {
-        generated.usage = event.totalUsage;
-      },
-      onError: ({ error }) => fail(error),
-    });
-    const options: ChunkOptions = {
-      messageId: run.answerId,
-      startMetadata: base,
-      errorText: () => (generated.text === "" ? providerFailedText : failedMidwayText),
-    };
-    for await (const part of result.fullStream) {
-      if (part.type === "text-delta") generated.text += part.text;
+  // The chunks streamText's UI stream would send around the provider's own parts.
+  send({ type: "start", messageId: run.answerId, messageMetadata: base });
+  send({ type: "start-step" });
+  const generation = { text: "" };
+  const ended = await generateCompletion({
+    model: run.model,
+    messages: run.messages,
+    maxOutputTokens: run.maxOutputTokens,
+    abortSignal: run.abortSignal,
+    onText: (text) => {
+      generation.text += text;
+    },
+    onPart: (part) => {
       const chunk = uiChunkOf(part, options);
       if (chunk) send(chunk);
-    }
-  } catch (error) {
-    fail(error);
+    },
+  });
+  if (ended.failure !== undefined) {
+    run.logger.warn({ err: ended.failure, answerId: run.answerId }, "chat generation failed");
+    // A provider that failed before streaming (a refused request) sent no error part of its own.
+    if (ended.providerFailed && !errorSent) send({ type: "error", errorText: options.errorText() });
+    if (!ended.providerFailed) send({ type: "abort" });
+  } else {
+    send({ type: "finish-step" });
   }
-  if (generated.failure !== undefined)
-    run.logger.warn({ err: generated.failure, answerId: run.answerId }, "chat generation failed");
-  return generated;
+  return {
+    text: ended.text,
+    usage: ended.usage,
+    failure: ended.failure,
+    providerFailed: ended.providerFailed,
+    calledModel: true,
+  };
 }
 
 /**

@@ -1,26 +1,27 @@
-import type { TextStreamPart, ToolSet, UIMessageChunk } from "ai";
-
-type Part = TextStreamPart<ToolSet>;
+import type { LanguageModelV3StreamPart } from "@ai-sdk/provider";
+import type { UIMessageChunk } from "ai";
 
 export type ChunkOptions = {
-  messageId: string;
-  /** Sent with the `start` chunk. */
-  startMetadata: Record<string, unknown>;
   /** What the client reads when the provider fails; the error itself stays in the server's log. */
   errorText: () => string;
 };
 
 /**
- * The UI message chunk for one part of streamText's `fullStream`, the same one toUIMessageStream sends
- * for a chat without tools or sources; undefined for what the client does not see (the `finish`,
- * sent after settlement with the charge, raw provider data). Mapped here rather than through
- * toUIMessageStream: its three stream hops per part cost a short answer about 1.5 ms, a third of the
- * metering budget. `UIMessageChunk` types every chunk, so a protocol change fails the type check.
+ * The UI message chunk for one part of the provider's own stream (the language model's `doStream`),
+ * the one `streamText(...).toUIMessageStream()` would send for a chat without tools or sources;
+ * undefined for what the client does not see (the finish, sent after settlement with the charge,
+ * raw provider data, response metadata). Mapped here rather than through streamText and
+ * toUIMessageStream: their stream hops cost about as much CPU as the provider's own parsing
+ * (bench/gateway.ts, bench/chat-load.ts). `UIMessageChunk` types every chunk, so a protocol change
+ * fails the type check. The caller sends `start`, `start-step` and `finish-step` around them.
  *
  * @example
- * for await (const part of result.fullStream) { const chunk = uiChunkOf(part, options); if (chunk) send(chunk); }
+ * const chunk = uiChunkOf(part, { errorText: () => "It failed." }); if (chunk) send(chunk);
  */
-export function uiChunkOf(part: Part, options: ChunkOptions): UIMessageChunk | undefined {
+export function uiChunkOf(
+  part: LanguageModelV3StreamPart,
+  options: ChunkOptions,
+): UIMessageChunk | undefined {
   const providerMetadata =
     "providerMetadata" in part && part.providerMetadata != null
       ? { providerMetadata: part.providerMetadata }
@@ -33,25 +34,16 @@ export function uiChunkOf(part: Part, options: ChunkOptions): UIMessageChunk | u
       return { type: part.type, id: part.id, ...providerMetadata };
     case "text-delta":
     case "reasoning-delta":
-      return { type: part.type, id: part.id, delta: part.text, ...providerMetadata };
-    case "file":
-      return {
-        type: "file",
-        mediaType: part.file.mediaType,
-        url: `data:${part.file.mediaType};base64,${part.file.base64}`,
-        ...providerMetadata,
-      };
-    case "start":
-      return { type: "start", messageId: options.messageId, messageMetadata: options.startMetadata };
-    case "start-step":
-    case "finish-step":
-      return { type: part.type };
+      return { type: part.type, id: part.id, delta: part.delta, ...providerMetadata };
+    case "file": {
+      const data = typeof part.data === "string" ? part.data : Buffer.from(part.data).toString("base64");
+      return { type: "file", mediaType: part.mediaType, url: `data:${part.mediaType};base64,${data}` };
+    }
     case "error":
       return { type: "error", errorText: options.errorText() };
-    case "abort":
-      return { type: "abort", ...(part.reason != null ? { reason: part.reason } : {}) };
     default:
-      // finish (sent after settlement), raw provider data, and tools and sources, which no chat uses.
+      // finish (sent after settlement), stream-start, response metadata, raw provider data, and
+      // tools and sources, which no chat uses.
       return undefined;
   }
 }

@@ -2,12 +2,10 @@ import type { LanguageModelV3StreamPart } from "@ai-sdk/provider";
 import {
   parseJsonEventStream,
   readUIMessageStream,
-  streamText,
   type UIMessage,
   type UIMessageChunk,
   uiMessageChunkSchema,
 } from "ai";
-import { MockLanguageModelV3 } from "ai/test";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
 import { uiChunkOf } from "./ui-chunks.js";
@@ -36,39 +34,23 @@ async function readAsUseChat(response: Response): Promise<{ message: UIMessage; 
   return { message, errors };
 }
 
-function modelStreaming(parts: LanguageModelV3StreamPart[]) {
-  return new MockLanguageModelV3({
-    doStream: async () => ({
-      stream: new ReadableStream({
-        start(controller) {
-          for (const part of parts) controller.enqueue(part);
-          controller.close();
-        },
-      }),
-    }),
-  });
-}
-
 const usage = {
   inputTokens: { total: 3, noCache: 3, cacheRead: 0, cacheWrite: 0 },
   outputTokens: { total: 4, text: 4, reasoning: 0 },
 };
 
-/** A real streamText run through uiChunkOf and streamResponse, finished as the metered chat does. */
+/** A provider's parts through uiChunkOf and streamResponse, framed and finished as the metered chat does. */
 function answer(parts: LanguageModelV3StreamPart[]): Response {
   return streamResponse(
     async (send) => {
-      // onError: the failure is read from the stream; the SDK would also print it.
-      const result = streamText({ model: modelStreaming(parts), prompt: "Hi", onError: () => {} });
-      const options = {
-        messageId: "answer-1",
-        startMetadata: { model: "mock" },
-        errorText: () => "It failed.",
-      };
-      for await (const part of result.fullStream) {
+      const options = { errorText: () => "It failed." };
+      send({ type: "start", messageId: "answer-1", messageMetadata: { model: "mock" } });
+      send({ type: "start-step" });
+      for (const part of parts) {
         const chunk = uiChunkOf(part, options);
         if (chunk) send(chunk);
       }
+      send({ type: "finish-step" });
       send({ type: "finish", messageMetadata: { model: "mock", chargedCents: 2 } });
     },
     { logger, onCancel: ignoreCancel },
@@ -167,13 +149,19 @@ describe("the chat's UI message stream", () => {
     await new Promise((resolve) => setImmediate(resolve));
   });
 
-  it("passes on why an answer was aborted", () => {
-    const options = { messageId: "m", startMetadata: {}, errorText: () => "" };
-    expect(uiChunkOf({ type: "abort", reason: "the user stopped it" }, options)).toEqual({
-      type: "abort",
-      reason: "the user stopped it",
+  it("passes a file the model made on as a data URL, and leaves out what the client does not see", () => {
+    const options = { errorText: () => "" };
+    expect(
+      uiChunkOf({ type: "file", mediaType: "image/png", data: new Uint8Array([1, 2]) }, options),
+    ).toEqual({
+      type: "file",
+      mediaType: "image/png",
+      url: "data:image/png;base64,AQI=",
     });
-    expect(uiChunkOf({ type: "abort" }, options)).toEqual({ type: "abort" });
+    expect(uiChunkOf({ type: "stream-start", warnings: [] }, options)).toBeUndefined();
+    expect(
+      uiChunkOf({ type: "finish", finishReason: { unified: "stop", raw: "stop" }, usage }, options),
+    ).toBeUndefined();
   });
 
   it("hears a client that goes away, and lets the answer run to its end", async () => {
