@@ -5,7 +5,7 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3Usage,
 } from "@ai-sdk/provider";
-import { decode, encode } from "gpt-tokenizer";
+import { decode, encode } from "gpt-tokenizer/encoding/cl100k_base";
 import { asPlainText, countPromptTokens, countTextTokens, type TextMessage } from "./tokens.js";
 
 export const demoModelId = "demo";
