@@ -359,4 +359,30 @@ describe("delete my account", () => {
     expect(mailAboutThem.rowCount).toBe(0);
     expect((await mailTo(email)).map((mail) => mail.kind)).toEqual(["account-deleted"]);
   });
+
+  it("gives an address whose account was deleted no second starter grant when it signs up again", async () => {
+    const first = await verifiedPerson();
+    expect((await (await me(first.cookie)).json()).balanceCents).toBe(50);
+    expect((await post("/api/auth/delete-user", { password: testPassword }, first.cookie)).status).toBe(200);
+
+    // The same address, in another letter case, verified again: a new account, without credits. (The
+    // SMTP server forgets the first account's mail, so the new link is the one read.)
+    for (let index = sink.received.length - 1; index >= 0; index--) {
+      if (sink.received[index]?.envelopeTo.includes(first.email)) sink.received.splice(index, 1);
+    }
+    const again = await verifiedPerson(first.email.toUpperCase());
+    expect(again.userId).not.toBe(first.userId);
+    expect((await (await me(again.cookie)).json()).balanceCents).toBe(0);
+    expect(await signupBonuses(again.userId)).toBe(0);
+    // The first account keeps its history and its one bonus.
+    expect(await signupBonuses(first.userId)).toBe(1);
+    const [closed] = (
+      await test.database.pool.query(
+        "select email, closed_email_sha256 is not null as fingerprinted from credits.accounts where user_id = $1",
+        [first.userId],
+      )
+    ).rows;
+    expect(closed).toMatchObject({ fingerprinted: true });
+    expect(closed.email).toMatch(/@deleted\.invalid$/);
+  });
 });

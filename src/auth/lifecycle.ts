@@ -46,7 +46,7 @@ export function emailVerificationOptions(dependencies: LifecycleDependencies) {
     },
     // Concurrent clicks on one link can each get here: the grant's key makes them one.
     afterEmailVerification: async (user: User) => {
-      await openCreditsAccount({ config, ledger }, { ...user, emailVerified: true });
+      await openCreditsAccount({ config, ledger, pool }, { ...user, emailVerified: true });
     },
   };
 }

@@ -1,4 +1,6 @@
 import type { Config } from "../config.js";
+import type { Pool } from "../db/pool.js";
+import { emailClosedBefore } from "../ledger/index.js";
 import type { Ledger } from "../ledger/types.js";
 
 type Person = { id: string; email: string; emailVerified: boolean };
@@ -15,14 +17,19 @@ export function earnsStarterCredits(
  * Opens the person's credits account if it is not open yet, and grants the starter credits once they
  * are earned (see earnsStarterCredits). Exactly once per person however many requests, verification
  * clicks and servers race: the grant's idempotency key is the one the account's first entry uses
- * (`signup:<user id>`), so an account opened with them, or granted them before, is given nothing.
+ * (`signup:<user id>`), so an account opened with them, or granted them before, is given nothing;
+ * nor is an address whose earlier account was deleted (no minting by delete and sign up again).
  * Throws when the ledger refuses, so the caller can answer that the account could not be opened.
  *
  * @example
- * await openCreditsAccount({ config, ledger }, { id, email, emailVerified: true });
+ * await openCreditsAccount({ config, ledger, pool }, { id, email, emailVerified: true });
  */
 export async function openCreditsAccount(
-  dependencies: { config: Pick<Config, "requireEmailVerification" | "newUserCreditsCents">; ledger: Ledger },
+  dependencies: {
+    config: Pick<Config, "requireEmailVerification" | "newUserCreditsCents">;
+    ledger: Ledger;
+    pool: Pool;
+  },
   person: Person,
 ): Promise<void> {
   const { config, ledger } = dependencies;
@@ -33,8 +40,10 @@ export async function openCreditsAccount(
     signupBonusCents: earned,
   });
   if (opened.error) throw new Error(`${opened.error.code}: ${opened.error.message}`);
-  // Opened just now, with the credits if earned; or not earned yet; or nothing to give.
+  // Opened just now, with the credits if earned; or not earned yet; or nothing to give; or this
+  // address had an account that was deleted, and got its starter credits then.
   if (opened.data.created || earned === 0) return;
+  if (await emailClosedBefore({ pool: dependencies.pool }, person.email)) return;
   const granted = await ledger.grant({
     userId: person.id,
     amountCents: earned,

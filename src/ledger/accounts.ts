@@ -8,20 +8,28 @@ import { checkAmount, checkText, checkUserId, isIdText } from "./validate.js";
 
 // The account and its signup bonus in one statement, so an account never exists without the entry
 // that explains its balance. A second call (or a concurrent first one) finds the user id taken and
-// inserts nothing.
+// inserts nothing. An address whose earlier account was deleted gets no second bonus (0012).
 const ensureStatement = statement(
   "ledger_ensure_account",
   `
-  with account as (
+  with eligible as (
+    select case
+             when $3::bigint > 0 and not exists (
+               select 1 from credits.accounts c
+                where c.closed_email_sha256 = credits.email_fingerprint($2)
+             ) then $3::bigint
+             else 0
+           end as bonus_cents
+  ), account as (
     insert into credits.accounts (user_id, email, balance_cents)
-    values ($1, $2, $3::bigint)
+    select $1, $2, bonus_cents from eligible
     on conflict (user_id) do nothing
     returning *
   ), bonus as (
     insert into credits.entries (user_id, amount_cents, kind, idempotency_key, description)
-    select user_id, $3::bigint, 'signup_bonus', 'signup:' || user_id, 'Welcome credits'
+    select user_id, balance_cents, 'signup_bonus', 'signup:' || user_id, 'Welcome credits'
       from account
-     where $3::bigint > 0
+     where balance_cents > 0
     returning id
   )
   select account.*, (select count(*) from bonus)::int as bonus_entries from account`,
@@ -52,7 +60,7 @@ export async function ensureAccount(
   const [created] = rows;
   if (created) {
     assertInvariant(
-      created.bonus_entries === (input.signupBonusCents > 0 ? 1 : 0),
+      created.bonus_entries === (Number(created.balance_cents) > 0 ? 1 : 0),
       "signup bonus without its entry",
     );
     return ok({ account: toAccount(created), created: true });
@@ -111,6 +119,7 @@ const closeStatement = statement(
   ), account as (
     update credits.accounts a
        set held_cents = a.held_cents - (select coalesce(sum(amount_cents), 0) from released),
+           closed_email_sha256 = coalesce(a.closed_email_sha256, credits.email_fingerprint(a.email)),
            email = 'deleted-' || md5(a.user_id) || '@deleted.invalid',
            updated_at = now()
      where a.user_id = $1
@@ -130,4 +139,18 @@ export async function closeAccount(
     userId,
   ]);
   return ok({ releasedHolds: row?.released_holds ?? 0, found: (row?.accounts ?? 0) > 0 });
+}
+
+/**
+ * Whether an account with this email was deleted before (its fingerprint kept by closeAccount): such
+ * an address gets no second starter grant.
+ */
+export async function emailClosedBefore(target: Target, email: string): Promise<boolean> {
+  const rows = await runAtomic<{ found: boolean }>(
+    target,
+    `select exists (select 1 from credits.accounts
+                     where closed_email_sha256 = credits.email_fingerprint($1)) as found`,
+    [email],
+  );
+  return rows[0]?.found === true;
 }

@@ -11,7 +11,7 @@ import { expireHolds } from "./sweep.js";
 import type { Change, EntryKind, Guarded, Ledger, Result } from "./types.js";
 import { checkOneOf } from "./validate.js";
 
-export { maxPageSize } from "./accounts.js";
+export { emailClosedBefore, maxPageSize } from "./accounts.js";
 export { holdPlacedByThisTransaction, holdResolvedAs } from "./hold-protocol.js";
 export {
   type EntryPage,

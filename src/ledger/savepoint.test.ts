@@ -68,7 +68,20 @@ describe("ledger operations with savepoint: false", () => {
     const second = transaction(database.pool, (client) =>
       ledger.placeHold({ client, savepoint: false, userId, amountCents: 10, idempotencyKey }),
     );
-    setTimeout(() => commitFirst(), 200);
+    // Commit the first only once the second is waiting on its row lock: a fixed pause would let a
+    // loaded machine commit first, and the second would then replay instead of meeting the violation.
+    await expect
+      .poll(
+        async () =>
+          (
+            await database.pool.query(
+              "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+            )
+          ).rows[0]?.waiting,
+        { timeout: 10_000, interval: 20 },
+      )
+      .toBeGreaterThan(0);
+    commitFirst();
     await expect(second).rejects.toMatchObject({ code: "23505" });
     expect((await ledger.getBalance(userId)).data).toMatchObject({ heldCents: 10 });
   });
