@@ -67,7 +67,7 @@ describe("service keys in the admin page", () => {
     await shown.waitFor();
     const secret = (await shown.textContent()) ?? "";
     expect(secret).toMatch(/^csk_test_[A-Za-z0-9_-]{43}$/);
-    await page.getByText("you won't see it again").waitFor();
+    await page.getByText("you will not see it again").waitFor();
     await page.getByRole("button", { name: "Copy", exact: true }).click();
     await page.getByRole("button", { name: "Copied" }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);

@@ -2,6 +2,7 @@ import { type FormEvent, useState } from "react";
 import { api } from "../shared/api.js";
 import { Field } from "../shared/Field.js";
 import { Notice } from "../shared/Notice.js";
+import { SecretOnce } from "../shared/SecretOnce.js";
 import type { ServiceKey } from "./ServiceKeys.js";
 
 const maxNameLength = 100;
@@ -16,7 +17,6 @@ export function NewServiceKey({ onCreated }: { onCreated: (key: ServiceKey) => v
   const [serverError, setServerError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<{ key: ServiceKey; secret: string } | null>(null);
-  const [copied, setCopied] = useState<"yes" | "failed" | null>(null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -37,45 +37,14 @@ export function NewServiceKey({ onCreated }: { onCreated: (key: ServiceKey) => v
       return;
     }
     setCreated(result.data);
-    setCopied(null);
     setName("");
     onCreated(result.data.key);
-  }
-
-  async function copy(secret: string) {
-    try {
-      await navigator.clipboard.writeText(secret);
-      setCopied("yes");
-    } catch {
-      // Clipboard access can be refused (an insecure origin, a denied permission): the text is selectable.
-      setCopied("failed");
-    }
   }
 
   return (
     <div className="new-service-key">
       {created ? (
-        <Notice tone="warning" title={`Secret of “${created.key.name}”`}>
-          <p>Copy it now: you won't see it again. Coinslot stores only its hash.</p>
-          <p className="secret-row">
-            <code className="secret" data-testid="new-secret">
-              {created.secret}
-            </code>
-            <button
-              type="button"
-              className="button-secondary button-small"
-              onClick={() => void copy(created.secret)}
-            >
-              {copied === "yes" ? "Copied" : "Copy"}
-            </button>
-            <button type="button" className="button-secondary button-small" onClick={() => setCreated(null)}>
-              Done
-            </button>
-          </p>
-          {copied === "failed" ? (
-            <p className="small">The browser refused the clipboard; select the secret and copy it.</p>
-          ) : null}
-        </Notice>
+        <SecretOnce name={created.key.name} secret={created.secret} onDone={() => setCreated(null)} />
       ) : null}
       <form className="new-key-form" onSubmit={submit} noValidate>
         <Field

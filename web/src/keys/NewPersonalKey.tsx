@@ -3,6 +3,7 @@ import { api } from "../shared/api.js";
 import { Field } from "../shared/Field.js";
 import { formatCents, parseCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
+import { SecretOnce } from "../shared/SecretOnce.js";
 import { type CreatedKey, maxMonthlyLimitCents, maxNameLength, type PersonalKey } from "./types.js";
 
 type Problems = { name?: string; limit?: string };
@@ -37,7 +38,6 @@ export function NewPersonalKey({
   const [serverError, setServerError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<CreatedKey | null>(null);
-  const [copied, setCopied] = useState<"yes" | "failed" | null>(null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -62,46 +62,15 @@ export function NewPersonalKey({
       return;
     }
     setCreated(result.data);
-    setCopied(null);
     setName("");
     setLimit("");
     onCreated(result.data.key);
   }
 
-  async function copy(secret: string) {
-    try {
-      await navigator.clipboard.writeText(secret);
-      setCopied("yes");
-    } catch {
-      // Clipboard access can be refused (an insecure origin, a denied permission): the text is selectable.
-      setCopied("failed");
-    }
-  }
-
   return (
     <div className="new-personal-key">
       {created ? (
-        <Notice tone="warning" title={`Secret of “${created.key.name}”`}>
-          <p>Copy it now: you will not see it again. Coinslot stores only its hash.</p>
-          <p className="secret-row">
-            <code className="secret" data-testid="new-secret">
-              {created.secret}
-            </code>
-            <button
-              type="button"
-              className="button-secondary button-small"
-              onClick={() => void copy(created.secret)}
-            >
-              {copied === "yes" ? "Copied" : "Copy"}
-            </button>
-            <button type="button" className="button-secondary button-small" onClick={() => setCreated(null)}>
-              Done
-            </button>
-          </p>
-          {copied === "failed" ? (
-            <p className="small">The browser refused the clipboard; select the secret and copy it.</p>
-          ) : null}
-        </Notice>
+        <SecretOnce name={created.key.name} secret={created.secret} onDone={() => setCreated(null)} />
       ) : null}
       <form className="new-personal-key-form" onSubmit={submit} noValidate>
         <Field
