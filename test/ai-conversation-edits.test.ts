@@ -174,3 +174,24 @@ describe("DELETE /api/conversations/:id", () => {
     expect(response.status).toBe(401);
   });
 });
+
+describe("GET /api/conversations/:id/answers/:answerId", () => {
+  it("says how one's own answer ended and what it cost, and finds nothing of another person's", async () => {
+    const chatId = await conversationOf(alice, ["What does this answer cost?"]);
+    const [saved] = (
+      await test.database.pool.query<{ id: string }>(
+        "select id from chat.messages where conversation_id = $1 and role = 'assistant'",
+        [chatId],
+      )
+    ).rows;
+    const path = `/api/conversations/${chatId}/answers/${saved?.id}`;
+    const mine = await request(alice, path);
+    expect(mine.status).toBe(200);
+    const { answer } = await mine.json();
+    expect(answer).toMatchObject({ id: saved?.id, status: "completed", metadata: { chargedCents: 1 } });
+    const theirs = await request(bob, path);
+    expect(theirs.status).toBe(404);
+    expect((await request(alice, `/api/conversations/${chatId}/answers/not-an-answer`)).status).toBe(404);
+    expect((await request(alice, `/api/conversations/${chatId}/answers/bad%20id`)).status).toBe(400);
+  });
+});

@@ -171,6 +171,35 @@ describe("Stop and retry", () => {
   });
 });
 
+describe("Stop before the first word", () => {
+  // The demo model waits 10 s before each word here, so Stop always comes before the first one.
+  let silent: WebServer;
+  beforeAll(async () => {
+    silent = await startWebServer({ DEMO_WORD_DELAY_MS: "10000" });
+  });
+  afterAll(async () => {
+    await silent?.close();
+  });
+
+  it("shows what the question cost when the answer is stopped before its first word", {
+    timeout: 150_000,
+  }, async () => {
+    const page = await signedUpPage(silent.url);
+    await ask(page, "A question whose answer I stop at once");
+    await page.getByRole("button", { name: "Stop" }).click();
+    await page.getByRole("button", { name: "Send" }).waitFor();
+    const cost = page.getByTestId("answer-cost");
+    await expect
+      .poll(() => cost.textContent(), { timeout: 15_000 })
+      .toMatch(/^Cost \$\d+\.\d\d · stopped before the first word, charged for reading the question$/);
+    const charged = await chargedCents(page);
+    expect(charged).toBeGreaterThan(0);
+    await expect.poll(() => balanceCents(page), { timeout: 5_000 }).toBe(50 - charged);
+    expect(await page.getByTestId("held").count()).toBe(0);
+    expect(consoleProblems(page)).toEqual([]);
+  });
+});
+
 describe("saved conversations", () => {
   it("shows each conversation's total cost, renames one and deletes one after asking", async () => {
     const page = await signedUpPage();

@@ -246,3 +246,23 @@ export function readConversation(
     return { conversation, messages: messages.rows };
   });
 }
+
+/**
+ * One answer of the user's, however it ended: how the UI learns what a stopped answer cost, also one
+ * stopped before its first word (charged for the prompt, but with no text for the conversation to
+ * show). Null when the user has no answer with this id in this conversation.
+ */
+export function readAnswer(
+  pool: Pool,
+  user: RequestUser,
+  input: { conversationId: string; answerId: string },
+): Promise<{ id: string; status: AnswerStatus; metadata: Record<string, unknown> | null } | null> {
+  return withUser(pool, user, async (client) => {
+    const found = await client.query(
+      `select id, status, metadata from chat.messages
+        where conversation_id = $1 and id = $2 and role = 'assistant'`,
+      [input.conversationId, input.answerId],
+    );
+    return found.rows[0] ?? null;
+  });
+}

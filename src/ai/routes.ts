@@ -8,7 +8,7 @@ import { AppError } from "../kit/errors.js";
 import { parseInput, readJson } from "../kit/validation.js";
 import { answerChat, type ChatService, holdCents } from "./chat.js";
 import { deleteConversation, renameConversation } from "./conversation-edits.js";
-import { listConversations, readConversation } from "./conversations.js";
+import { listConversations, readAnswer, readConversation } from "./conversations.js";
 import { type ChatModel, resolveModel } from "./models.js";
 import { countPromptTokens, countPromptTokensYielding } from "./tokens.js";
 
@@ -151,6 +151,14 @@ export function chatRoutes(dependencies: Dependencies, options: { model?: ChatMo
     });
     if (!found) throw new AppError("NOT_FOUND", "No conversation of yours has this id.");
     return context.json(found);
+  });
+
+  routes.get("/api/conversations/:id/answers/:answerId", async (context) => {
+    const conversationId = parseInput(id, context.req.param("id"));
+    const answerId = parseInput(id, context.req.param("answerId"));
+    const answer = await readAnswer(pool, context.get("user"), { conversationId, answerId });
+    if (!answer) throw new AppError("NOT_FOUND", "No answer of yours has this id in this conversation.");
+    return context.json({ answer });
   });
 
   routes.patch("/api/conversations/:id", async (context) => {

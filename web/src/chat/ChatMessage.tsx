@@ -26,7 +26,13 @@ function costLine(
   if (metadata?.chargedCents === undefined) return null;
   if (metadata.replayed) return "Already answered — not charged again";
   const parts = [`Cost ${formatCents(metadata.chargedCents, currency)}`];
-  if (metadata.interrupted) parts.push("stopped early, charged for what was written");
+  if (metadata.interrupted) {
+    parts.push(
+      textOf(message) === ""
+        ? "stopped before the first word, charged for reading the question"
+        : "stopped early, charged for what was written",
+    );
+  }
   return parts.join(" · ");
 }
 

@@ -10,18 +10,20 @@ const pauseMs = 250;
 const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 /**
- * What a stopped answer was charged, as the server saved it; null if it saved no text (stopped
- * before the first word) or did not settle in time.
+ * What a stopped answer was charged, as the server saved it (also one stopped before its first word,
+ * which paid for its prompt); null if it did not settle in time.
  */
 export async function settledAnswerMetadata(input: {
   conversationId: string;
   answerId: string;
 }): Promise<ChatMetadata | null> {
-  const path = `/api/conversations/${encodeURIComponent(input.conversationId)}`;
+  const path = `/api/conversations/${encodeURIComponent(input.conversationId)}/answers/${encodeURIComponent(input.answerId)}`;
   for (let attempt = 0; attempt < attempts; attempt += 1) {
-    const result = await api<{ messages: { id: string; metadata: ChatMetadata | null }[] }>(path);
-    const metadata = result.data?.messages.find((message) => message.id === input.answerId)?.metadata;
-    if (metadata?.chargedCents !== undefined) return metadata;
+    const result = await api<{ answer: { status: string; metadata: ChatMetadata | null } }>(path);
+    const answer = result.data?.answer;
+    if (answer && answer.status !== "streaming" && answer.metadata?.chargedCents !== undefined) {
+      return answer.metadata;
+    }
     if (result.error && result.error.code !== "NOT_FOUND") return null;
     await pause(pauseMs);
   }
