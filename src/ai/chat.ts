@@ -3,7 +3,7 @@ import { AppError } from "../kit/errors.js";
 import { unwrap } from "../ledger/index.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
-import type { CompletionMessage } from "./completion.js";
+import { type CompletionMessage, generationWindow } from "./completion.js";
 import type * as conversations from "./conversations.js";
 import { type ChatMetadata, streamMetered } from "./metered-stream.js";
 import type { ChatModel } from "./models.js";
@@ -29,12 +29,6 @@ export type ChatRequest = {
   trigger: "submit-message" | "regenerate-message";
   abortSignal: AbortSignal;
 };
-
-const generationShareOfHold = 0.8;
-// Settlement is retried while the database is unreachable, but stops this much before the hold
-// expires: past it the ledger refuses the charge, and the clocks of this process and PostgreSQL may
-// disagree a little.
-const settlementMarginSeconds = (holdTtlSeconds: number) => Math.min(10, holdTtlSeconds * 0.1);
 
 /** What a chat may cost at most: the counted prompt plus the whole output limit. */
 export function holdCents(service: ChatService, estimatedInputTokens: number): number {
@@ -91,13 +85,11 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
   const holdPlacedAtMs = Date.now();
   const started = await reserveAnswer(service, request, { question, heldCents });
   if ("replay" in started) return replay(service, request, started.replay);
-  const abort = new AbortController();
-  // A client may have left while the hold was being placed: its signal has fired already.
-  if (request.abortSignal.aborted) abort.abort();
-  else request.abortSignal.addEventListener("abort", () => abort.abort(), { once: true });
-  // Stop a generation well before its hold could expire, so it is always settled, never free.
-  const deadline = setTimeout(() => abort.abort(), service.holdTtlSeconds * generationShareOfHold * 1000);
-  deadline.unref();
+  const timing = generationWindow({
+    holdTtlSeconds: service.holdTtlSeconds,
+    holdPlacedAtMs,
+    clientSignal: request.abortSignal,
+  });
   const messages: CompletionMessage[] = request.messages.map((message) => ({
     role: message.role,
     text: message.text,
@@ -110,19 +102,18 @@ export async function answerChat(service: ChatService, request: ChatRequest): Pr
     estimatedInputTokens,
     answerId: started.answerId,
     messages,
-    abortSignal: abort.signal,
-    settleByMs:
-      holdPlacedAtMs + (service.holdTtlSeconds - settlementMarginSeconds(service.holdTtlSeconds)) * 1000,
+    abortSignal: timing.signal,
+    settleByMs: timing.settleByMs,
   };
   return streamResponse(
     async (send) => {
       try {
         await streamMetered(run, send);
       } finally {
-        clearTimeout(deadline);
+        timing.close();
       }
     },
     // A client that goes away stops the model, so it stops costing; the answer is still settled.
-    { logger: service.logger, onCancel: (reason) => abort.abort(reason) },
+    { logger: service.logger, onCancel: timing.stop },
   );
 }

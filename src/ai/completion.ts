@@ -120,6 +120,48 @@ export async function generateCompletion(request: CompletionRequest): Promise<Ge
   return generation;
 }
 
+// Generation stops well before its hold could expire, so it is always settled, never free; and
+// settlement is retried while the database is unreachable, but stops this much before the hold
+// expires: past it the ledger refuses the charge, and the clocks of this process and PostgreSQL may
+// disagree a little.
+const generationShareOfHold = 0.8;
+const settlementMarginSeconds = (holdTtlSeconds: number) => Math.min(10, holdTtlSeconds * 0.1);
+
+/**
+ * The time a metered generation has, for the chat and the gateway alike: a signal that fires when the
+ * client leaves (or `stop` is called) or the generation deadline passes, and the moment until which
+ * settlement is worth retrying. `holdPlacedAtMs` is taken just before the hold is placed, so both
+ * deadlines err early. `close` once the generation has ended.
+ *
+ * @example
+ * const window = generationWindow({ holdTtlSeconds: 300, holdPlacedAtMs, clientSignal: request.signal });
+ * try { await generateCompletion({ ..., abortSignal: window.signal }); } finally { window.close(); }
+ */
+export function generationWindow(input: {
+  holdTtlSeconds: number;
+  holdPlacedAtMs: number;
+  clientSignal: AbortSignal;
+}): { signal: AbortSignal; stop: (reason?: unknown) => void; settleByMs: number; close: () => void } {
+  const { holdTtlSeconds, holdPlacedAtMs, clientSignal } = input;
+  const abort = new AbortController();
+  const stop = (reason?: unknown) => abort.abort(reason);
+  const clientLeft = () => abort.abort();
+  // A client may have left while the hold was being placed: its signal has fired already.
+  if (clientSignal.aborted) abort.abort();
+  else clientSignal.addEventListener("abort", clientLeft, { once: true });
+  const deadline = setTimeout(clientLeft, holdTtlSeconds * generationShareOfHold * 1000);
+  deadline.unref();
+  return {
+    signal: abort.signal,
+    stop,
+    settleByMs: holdPlacedAtMs + (holdTtlSeconds - settlementMarginSeconds(holdTtlSeconds)) * 1000,
+    close: () => {
+      clearTimeout(deadline);
+      clientSignal.removeEventListener("abort", clientLeft);
+    },
+  };
+}
+
 export type Charge = {
   /** Released: nothing charged (the provider failed before any output, or was never called). */
   hold: "settled" | "released";

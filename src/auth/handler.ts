@@ -1,8 +1,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import type { Config } from "../config.js";
-import { AppError } from "../kit/errors.js";
-import { parseInput } from "../kit/validation.js";
+import { parseInput, parseJsonText } from "../kit/validation.js";
 import type { Logger } from "../logger.js";
 import { type Auth, authBasePath, passwordLengthLimits } from "./better-auth.js";
 import { clientAddress, clientAddressHeader, proxyHeaderWarning } from "./client-address.js";
@@ -50,18 +49,6 @@ const bodyRules: Record<string, z.ZodType> = {
   }),
 };
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AppError(
-      "INVALID_JSON",
-      "The request body must be valid JSON with Content-Type: application/json.",
-      { fields: ["body"] },
-    );
-  }
-}
-
 async function forwardedRequest(context: Context, config: Config): Promise<Request> {
   const headers = new Headers(context.req.raw.headers);
   headers.delete(clientAddressHeader);
@@ -70,7 +57,7 @@ async function forwardedRequest(context: Context, config: Config): Promise<Reque
   const rule = context.req.method === "POST" ? bodyRules[context.req.path] : undefined;
   if (!rule) return new Request(context.req.raw, { headers });
   const text = await context.req.text();
-  parseInput(rule, parseJson(text));
+  parseInput(rule, parseJsonText(text));
   headers.set("content-type", "application/json");
   return new Request(context.req.url, { method: "POST", headers, body: text });
 }

@@ -5,7 +5,9 @@ import {
   chargeFor,
   type Generation,
   generateCompletion,
+  generationWindow,
 } from "../ai/completion.js";
+import { conflictAttempts } from "../ai/metered-stream.js";
 import type { ChatModel } from "../ai/models.js";
 import { maxCostCents } from "../ai/pricing.js";
 import { errorCode, type Pool, type PoolClient, retryWithBackoff, transaction } from "../db/pool.js";
@@ -15,7 +17,7 @@ import { holdTotalsByKeyPrefix, unwrap } from "../ledger/index.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import { findCall, finishCallWrite, forgetFailedCall, type RememberedCall, startCallWrite } from "./calls.js";
-import { chunkObject, completionObject, usageOf } from "./openai.js";
+import { completionChunks, completionObject, openAiFinishReason, usageOf } from "./openai.js";
 import type { Payer } from "./payer.js";
 
 export type GatewayService = {
@@ -42,11 +44,6 @@ export type CompletionCall = {
 };
 
 const uniqueViolation = "23505";
-const conflictAttempts = 4;
-// As in the chat: generation stops well before the hold could expire, and settlement is retried until
-// a margin before it does, so an answer is always charged, never given away by a database blip.
-const generationShareOfHold = 0.8;
-const settlementMarginSeconds = (holdTtlSeconds: number) => Math.min(10, holdTtlSeconds * 0.1);
 
 type Placed = { holdId: string; heldCents: number; holdPlacedAtMs: number };
 
@@ -94,6 +91,7 @@ async function reserve(
   scope: string | null,
   heldCents: number,
 ): Promise<Placed | { replay: RememberedCall }> {
+  const { idempotency } = call;
   const holdKey = `${call.payer.holdPrefix}${randomUUID()}`;
   const holdPlacedAtMs = Date.now();
   const description = `Gateway call to ${call.model.id} for ${call.payer.label} (at most ${call.maxOutputTokens} output tokens)`;
@@ -113,20 +111,20 @@ async function reserve(
     transaction(
       service.pool,
       async (client) => {
-        if (scope && call.idempotency) {
+        if (scope && idempotency) {
           await forgetFailedCall(client, scope);
           const remembered = await findCall(client, scope);
           if (remembered) return { replay: remembered };
         }
         await checkMonthlyLimit(service, client, call.payer, heldCents);
         const writes =
-          scope && call.idempotency
+          scope && idempotency
             ? [
                 startCallWrite({
                   scope,
                   userId: call.payer.userId,
                   holdKey,
-                  requestHash: call.idempotency.requestHash,
+                  requestHash: idempotency.requestHash,
                   model: call.model.id,
                 }),
               ]
@@ -168,11 +166,12 @@ function insufficient(error: { neededCents?: number; availableCents?: number }):
 async function settle(
   service: GatewayService,
   call: CompletionCall,
-  placed: Placed,
+  placed: Placed & { settleByMs: number },
   scope: string | null,
   ended: { generation: Generation; charge: Charge },
 ): Promise<void> {
   const { generation, charge } = ended;
+  const description = `Gateway: ${call.model.id} for ${call.payer.label}: ${charge.inputTokens} input + ${charge.outputTokens} output tokens`;
   const writes = scope
     ? [
         finishCallWrite({
@@ -188,8 +187,6 @@ async function settle(
         }),
       ]
     : [];
-  const settleByMs =
-    placed.holdPlacedAtMs + (service.holdTtlSeconds - settlementMarginSeconds(service.holdTtlSeconds)) * 1000;
   await retryWithBackoff(
     async (attempt) => {
       if (attempt > 1) {
@@ -197,7 +194,6 @@ async function settle(
         const { data: hold } = await service.ledger.getHold(placed.holdId);
         if (hold && hold.status !== "open") return;
       }
-      const settleDescription = `Gateway: ${call.model.id} for ${call.payer.label}: ${charge.inputTokens} input + ${charge.outputTokens} output tokens`;
       if (writes.length === 0) {
         // Nothing to save with it: the resolution alone, one statement in one round trip.
         const resolved =
@@ -206,7 +202,7 @@ async function settle(
             : await service.ledger.settleHold({
                 holdId: placed.holdId,
                 amountCents: charge.chargedCents,
-                description: settleDescription,
+                description,
               });
         if (resolved.error) {
           service.logger.error(
@@ -226,7 +222,7 @@ async function settle(
                   client,
                   holdId: placed.holdId,
                   amountCents: charge.chargedCents,
-                  description: settleDescription,
+                  description,
                   writes,
                 });
           if (resolved.result.error) {
@@ -240,7 +236,7 @@ async function settle(
       );
     },
     {
-      deadlineMs: settleByMs,
+      deadlineMs: placed.settleByMs,
       onRetry: (error, attempt, delayMs) =>
         service.logger.warn(
           { err: error, holdId: placed.holdId, attempt, delayMs },
@@ -283,25 +279,12 @@ function replayResponse(call: CompletionCall, remembered: RememberedCall): Respo
   if (!call.stream) {
     return Response.json(completionObject({ ...identity, text, finishReason, usage }), { headers });
   }
+  const chunks = completionChunks(identity, call.includeUsage);
   return eventStreamResponse(
     async (send) => {
-      send(
-        chunkObject(
-          identity,
-          { delta: { role: "assistant", content: "" }, finishReason: null },
-          call.includeUsage ? null : undefined,
-        ),
-      );
-      if (text !== "")
-        send(
-          chunkObject(
-            identity,
-            { delta: { content: text }, finishReason: null },
-            call.includeUsage ? null : undefined,
-          ),
-        );
-      send(chunkObject(identity, { delta: {}, finishReason }, call.includeUsage ? null : undefined));
-      if (call.includeUsage) send(chunkObject(identity, null, usage));
+      send(chunks.opening());
+      if (text !== "") send(chunks.text(text));
+      for (const chunk of chunks.ending(finishReason, usage)) send(chunk);
     },
     { headers: { ...streamHeaders, ...headers }, onCancel: () => {}, onFailure: () => {} },
   );
@@ -324,12 +307,11 @@ export async function answerCompletion(service: GatewayService, call: Completion
   const reserved = await reserve(service, call, scope, heldCents);
   if ("replay" in reserved) return replayResponse(call, reserved.replay);
 
-  const abort = new AbortController();
-  const stopOnClientLeaving = () => abort.abort();
-  if (call.clientSignal.aborted) abort.abort();
-  else call.clientSignal.addEventListener("abort", stopOnClientLeaving, { once: true });
-  const deadline = setTimeout(() => abort.abort(), service.holdTtlSeconds * generationShareOfHold * 1000);
-  deadline.unref();
+  const timing = generationWindow({
+    holdTtlSeconds: service.holdTtlSeconds,
+    holdPlacedAtMs: reserved.holdPlacedAtMs,
+    clientSignal: call.clientSignal,
+  });
   const identity = { id: completionId(), created: Math.floor(Date.now() / 1000), model: call.model.id };
 
   const run = async (onText: (text: string) => void) => {
@@ -339,7 +321,7 @@ export async function answerCompletion(service: GatewayService, call: Completion
         messages: call.messages,
         maxOutputTokens: call.maxOutputTokens,
         temperature: call.temperature,
-        abortSignal: abort.signal,
+        abortSignal: timing.signal,
         onText,
       });
       const charge = chargeFor(generation, {
@@ -348,11 +330,13 @@ export async function answerCompletion(service: GatewayService, call: Completion
         heldCents,
         estimatedInputTokens: call.estimatedInputTokens,
       });
-      await settle(service, call, reserved, scope, { generation, charge });
+      await settle(service, call, { ...reserved, settleByMs: timing.settleByMs }, scope, {
+        generation,
+        charge,
+      });
       return { generation, charge };
     } finally {
-      clearTimeout(deadline);
-      call.clientSignal.removeEventListener("abort", stopOnClientLeaving);
+      timing.close();
     }
   };
 
@@ -363,31 +347,29 @@ export async function answerCompletion(service: GatewayService, call: Completion
       completionObject({
         ...identity,
         text: generation.text,
-        finishReason: generation.finishReason === "error" ? "stop" : generation.finishReason,
+        finishReason: openAiFinishReason(generation.finishReason),
         usage: usageOf(charge),
       }),
     );
   }
 
-  const extra = call.includeUsage ? null : undefined;
+  const chunks = completionChunks(identity, call.includeUsage);
   return eventStreamResponse(
     async (send) => {
-      send(chunkObject(identity, { delta: { role: "assistant", content: "" }, finishReason: null }, extra));
-      const { generation, charge } = await run((text) =>
-        send(chunkObject(identity, { delta: { content: text }, finishReason: null }, extra)),
-      );
+      send(chunks.opening());
+      const { generation, charge } = await run((text) => send(chunks.text(text)));
       if (generation.providerFailed) {
         send({ error: providerFailedBody(generation.text !== "") });
         return;
       }
-      const finishReason = generation.finishReason === "error" ? "stop" : generation.finishReason;
-      send(chunkObject(identity, { delta: {}, finishReason }, extra));
-      if (call.includeUsage) send(chunkObject(identity, null, usageOf(charge)));
+      for (const chunk of chunks.ending(openAiFinishReason(generation.finishReason), usageOf(charge))) {
+        send(chunk);
+      }
     },
     {
       headers: streamHeaders,
       // A client that goes away stops the provider, so it stops costing; the call is still settled.
-      onCancel: () => abort.abort(),
+      onCancel: timing.stop,
       onFailure: (error, send) => {
         service.logger.error({ err: error }, "gateway stream failed");
         send({

@@ -156,3 +156,28 @@ export function chunkObject(
     ...(usage === undefined ? {} : { usage }),
   };
 }
+
+/** OpenAI's finish reason for how a generation ended; an interrupted one (there is no such reason) reads as `stop`. */
+export function openAiFinishReason(finishReason: string): string {
+  return finishReason === "error" ? "stop" : finishReason;
+}
+
+/**
+ * The chunks of one streamed completion in OpenAI's order: the role, the text, then the finish and,
+ * when `include_usage` asked for it, the usage (every chunk before it then carries `usage: null`).
+ */
+export function completionChunks(
+  identity: { id: string; created: number; model: string },
+  includeUsage: boolean,
+) {
+  const usageField = includeUsage ? null : undefined;
+  return {
+    opening: () =>
+      chunkObject(identity, { delta: { role: "assistant", content: "" }, finishReason: null }, usageField),
+    text: (content: string) => chunkObject(identity, { delta: { content }, finishReason: null }, usageField),
+    ending: (finishReason: string, usage: Usage) => [
+      chunkObject(identity, { delta: {}, finishReason }, usageField),
+      ...(includeUsage ? [chunkObject(identity, null, usage)] : []),
+    ],
+  };
+}

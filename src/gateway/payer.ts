@@ -41,7 +41,7 @@ function invalidKey(problem: string): AppError {
 export async function authenticateCaller(
   context: { pool: Pool; config: Pick<Config, "meteringRateLimit"> },
   header: string | undefined,
-): Promise<{ caller: Caller; retryAfterSeconds?: number }> {
+): Promise<Caller> {
   if (!header) throw invalidKey("This request has no Authorization header.");
   const [scheme, secret, ...rest] = header.trim().split(/\s+/);
   if (scheme?.toLowerCase() !== "bearer" || !secret || rest.length > 0) {
@@ -72,7 +72,7 @@ export async function authenticateCaller(
       { retryAfterSeconds: attempt.retryAfterSeconds },
     );
   }
-  return { caller };
+  return caller;
 }
 
 // A customer the gateway meets first has no email yet: it gets an address that names nobody and

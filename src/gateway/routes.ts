@@ -6,7 +6,7 @@ import { countPromptTokensYielding } from "../ai/tokens.js";
 import type { Dependencies } from "../dependencies.js";
 import { limitBody } from "../kit/body-limit.js";
 import { AppError } from "../kit/errors.js";
-import { parseInput } from "../kit/validation.js";
+import { parseInput, parseJsonText } from "../kit/validation.js";
 import { idempotencyKeyHeader } from "../metering/schemas.js";
 import { answerCompletion, type GatewayService } from "./completions.js";
 import { asOpenAiError, completionRequest, modelNotFound, toCompletionMessages } from "./openai.js";
@@ -17,20 +17,6 @@ type GatewayEnv = { Variables: { caller: Caller } };
 // As the chat's: 4 bytes a character of CHAT_MAX_PROMPT_CHARS always fits, plus room for the JSON.
 const bodyBytesPerChar = 4;
 const bodyOverheadBytes = 256 * 1024;
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AppError(
-      "INVALID_JSON",
-      "The request body must be valid JSON with Content-Type: application/json.",
-      {
-        fields: ["body"],
-      },
-    );
-  }
-}
 
 /**
  * The OpenAI-compatible gateway: `POST /v1/chat/completions` and `GET /v1/models`, for any OpenAI
@@ -72,8 +58,7 @@ export function gatewayRoutes(
   const paths = ["/v1/chat/completions", "/v1/models"];
   for (const path of paths) {
     routes.use(path, async (context, next) => {
-      const { caller } = await authenticateCaller({ pool, config }, context.req.header("authorization"));
-      context.set("caller", caller);
+      context.set("caller", await authenticateCaller({ pool, config }, context.req.header("authorization")));
       await next();
     });
   }
@@ -93,7 +78,7 @@ export function gatewayRoutes(
     }),
     async (context) => {
       const raw = await context.req.text();
-      const body = parseInput(completionRequest, parseJson(raw));
+      const body = parseInput(completionRequest, parseJsonText(raw));
       const model = models.get(body.model);
       if (!model) throw modelNotFound(body.model, served);
       const messages = toCompletionMessages(body);
@@ -118,9 +103,7 @@ export function gatewayRoutes(
         idempotency = { key: key.data, requestHash: createHash("sha256").update(raw).digest("hex") };
       }
       const asked = body.max_completion_tokens ?? body.max_tokens ?? config.maxOutputTokens;
-      const estimatedInputTokens = await countPromptTokensYielding(
-        messages.map((message) => ({ role: message.role, text: message.text })),
-      );
+      const estimatedInputTokens = await countPromptTokensYielding(messages);
       const payer = await payerOf({ pool, ledger, config }, context.get("caller"), body.user);
       return answerCompletion(service, {
         payer,

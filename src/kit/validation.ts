@@ -33,3 +33,22 @@ export async function readJson(context: Context): Promise<unknown> {
     );
   }
 }
+
+/**
+ * Parses a request body already read as text (a caller that also needs the raw text: to forward it,
+ * or to hash it for an Idempotency-Key), or throws 400 INVALID_JSON naming the body.
+ *
+ * @example
+ * const body = parseInput(schema, parseJsonText(await context.req.text()));
+ */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError(
+      "INVALID_JSON",
+      "The request body must be valid JSON with Content-Type: application/json.",
+      { fields: ["body"] },
+    );
+  }
+}
