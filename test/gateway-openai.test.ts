@@ -192,6 +192,35 @@ describe("the openai package pointed at Coinslot", () => {
     expect(await usageEntries(userId)).toHaveLength(2);
   });
 
+  it("refuses a body over its limit, and messages over CHAT_MAX_PROMPT_CHARS, with 413 before any hold", async () => {
+    const { client, userId, secret } = await person();
+    const before = upstream.requests.length;
+    // 4 bytes a character of CHAT_MAX_PROMPT_CHARS (200,000) plus 256 KiB: this body is larger. Sent
+    // in process: over a socket, the server closes the connection it stopped reading, which the
+    // client's shared connection pool would then hand to the next test.
+    const oversized = await server.test.app.request("/v1/chat/completions", {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "compatible:normal",
+        messages: [{ role: "user", content: "x".repeat(1_200_000) }],
+      }),
+    });
+    expect(oversized.status).toBe(413);
+    expect((await oversized.json()).error).toMatchObject({
+      type: "invalid_request_error",
+      code: "context_length_exceeded",
+    });
+    const long = await client.chat.completions
+      .create({ model: "compatible:normal", messages: [{ role: "user", content: "y".repeat(200_001) }] })
+      .catch((error) => error);
+    expect(long.status).toBe(413);
+    expect(long.error).toMatchObject({ code: "context_length_exceeded", param: "messages" });
+    expect(long.message).toContain("CHAT_MAX_PROMPT_CHARS");
+    expect(upstream.requests.length).toBe(before);
+    expect(await account(userId)).toEqual({ balance: 50, held: 0, total: 50 });
+  });
+
   it("lists the models it serves, and answers 404 model_not_found for another", async () => {
     const { client } = await person();
     const models = await client.models.list();
