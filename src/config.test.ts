@@ -33,6 +33,8 @@ describe("loadConfig", () => {
       creditMarkup: 4,
       maxOutputTokens: 1024,
       holdTtlSeconds: 300,
+      promoCreditDays: 90,
+      paidCreditDays: undefined,
     });
     expect(config.authSecret.length).toBeGreaterThanOrEqual(32);
     expect(config.stripeWebhookSecret).toMatch(/^whsec_/);

@@ -53,6 +53,10 @@ export type Config = {
   webhookEndpoints: string[];
   /** A metering customer's available credit below this sends balance.low, once per crossing. */
   lowBalanceAlertCents: number;
+  /** Days a promotional lot (signup bonus, promo code) lasts before its remainder expires. */
+  promoCreditDays: number;
+  /** Days a paid lot (purchase, adjustment) lasts; undefined: paid credit never expires. */
+  paidCreditDays: number | undefined;
   aiModel: string;
   /** Every model the gateway (`/v1/chat/completions`) serves; AI_MODEL among them. */
   aiModels: string[];
@@ -236,6 +240,8 @@ const rules = {
   CHECKOUT_RETURN_ORIGINS: originList,
   WEBHOOK_ENDPOINTS: webhookEndpointList,
   LOW_BALANCE_ALERT_CENTS: wholeNumber(0, 100_000_000),
+  PROMO_CREDIT_DAYS: wholeNumber(1, 36_500),
+  PAID_CREDIT_DAYS: wholeNumber(1, 36_500),
   AI_MODEL: text(
     "demo, or provider:model with provider google, openai or compatible (for example google:gemini-2.0-flash)",
     /^(demo|(google|openai|compatible):\S+)$/,
@@ -451,6 +457,8 @@ export function loadConfig(environment: Environment): Config {
     checkoutReturnOrigins: value.CHECKOUT_RETURN_ORIGINS ?? [],
     webhookEndpoints: value.WEBHOOK_ENDPOINTS ?? [],
     lowBalanceAlertCents: value.LOW_BALANCE_ALERT_CENTS ?? 100,
+    promoCreditDays: value.PROMO_CREDIT_DAYS ?? 90,
+    paidCreditDays: value.PAID_CREDIT_DAYS,
     aiModel,
     aiModels: [...new Set([aiModel, ...(value.AI_MODELS ?? [])])],
     googleApiKey,
