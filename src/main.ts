@@ -1,5 +1,6 @@
 import { type ServerType, serve } from "@hono/node-server";
 import { resolveModel } from "./ai/models.js";
+import { startAlertJobs } from "./alerts/jobs.js";
 import { describeGoogleSignIn } from "./auth/better-auth.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { openDatabase } from "./db/database.js";
@@ -92,6 +93,9 @@ async function start(config: Config, logger: Logger): Promise<void> {
   // Sends the mail outbox (SMTP, or marks it kept in the local mailbox) until shutdown; logs where it goes.
   const mailSender = startMailSender({ pool: database.pool, logger, config });
   cleanups.push(() => mailSender.stop());
+  // Mails low-balance alerts and, a week ahead, credit about to expire; safe on several servers.
+  const alertJobs = startAlertJobs({ pool: database.pool, logger, currency: config.currency });
+  cleanups.push(() => alertJobs.stop());
   const app = createApp({ config, pool: database.pool, logger, ledger });
   await new Promise<void>((listening, failed) => {
     const server = serve({ fetch: app.fetch, port: config.port }, () => listening());

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { eraseUser } from "../account/erase.js";
 import { accountRoutes } from "../account/routes.js";
+import { alertRoutes } from "../alerts/routes.js";
 import { adminRoutes } from "../admin/routes.js";
 import { chatRoutes } from "../ai/routes.js";
 import { authRoutes } from "../auth/routes.js";
@@ -16,6 +17,7 @@ import { mailboxRoutes } from "../mail/mailbox-routes.js";
 import { serviceKeyAdminRoutes } from "../metering/admin-routes.js";
 import { meteringRoutes } from "../metering/routes.js";
 import { measureRequests, metricsRoutes } from "../metrics/routes.js";
+import { promoRoutes } from "../promo/routes.js";
 import { webhookAdminRoutes } from "../webhooks/admin-routes.js";
 import { healthRoutes } from "./health.js";
 import { publicConfigRoutes } from "./public-config.js";
@@ -53,6 +55,8 @@ export function createApp(dependencies: Dependencies): Hono {
   app.route("/api", webhookAdminRoutes(dependencies));
   app.route("/", accountRoutes(dependencies));
   app.route("/", personalKeyRoutes(dependencies));
+  app.route("/", promoRoutes(dependencies));
+  app.route("/", alertRoutes(dependencies));
 
   // Server to server, outside /api: a key instead of a session, and no Origin to check. The gateway
   // first: its two paths take personal keys too, and the metering API's gate covers the rest of /v1.

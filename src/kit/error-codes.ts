@@ -56,6 +56,14 @@ export const errorStatus = {
   CHAT_IN_PROGRESS: 409,
 
   // The gateway (/v1/chat/completions): answered in OpenAI's error shape.
+  // Promo codes: redeeming one (unknown, no longer valid, used up, already used by this account), making one.
+  PROMO_CODE_NOT_FOUND: 404,
+  PROMO_CODE_EXPIRED: 410,
+  PROMO_CODE_DISABLED: 410,
+  PROMO_CODE_USED_UP: 409,
+  PROMO_CODE_ALREADY_REDEEMED: 409,
+  PROMO_CODE_EXISTS: 409,
+
   INVALID_API_KEY: 401,
   MODEL_NOT_FOUND: 404,
   MONTHLY_LIMIT_REACHED: 402,

@@ -9,7 +9,9 @@ export type MailKind =
   | "existing-account"
   | "password-changed"
   | "account-deleted"
-  | "receipt";
+  | "receipt"
+  | "low-balance"
+  | "credits-expiring";
 
 export type OutgoingMail = {
   kind: MailKind;

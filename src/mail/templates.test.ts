@@ -23,6 +23,8 @@ const examples: Record<MailKind, Record<string, unknown>> = {
     reference: "cs_test_123",
     balanceCents: 750,
   },
+  "low-balance": { name: "Ada", currency: "usd", availableCents: 80, thresholdCents: 100 },
+  "credits-expiring": { name: "Ada", currency: "usd", amountCents: 250, expiresAt: "2026-12-09T10:00:00Z" },
 };
 
 describe("renderMail", () => {

@@ -52,6 +52,18 @@ type DataOf<Kind extends MailKind> = z.infer<(typeof schemas)[Kind]>;
 function absolute(url: string, appUrl: string): string {
   const parsed = URL.canParse(url, appUrl) ? new URL(url, appUrl) : null;
   if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
+  "low-balance": z.object({
+    name,
+    currency: z.string().regex(/^[a-z]{3}$/, "must be a three-letter ISO code in lower case"),
+    availableCents: z.number().int().min(-100_000_000_000).max(100_000_000_000),
+    thresholdCents: z.number().int().min(1).max(100_000_000),
+  }),
+  "credits-expiring": z.object({
+    name,
+    currency: z.string().regex(/^[a-z]{3}$/, "must be a three-letter ISO code in lower case"),
+    amountCents: z.number().int().min(1).max(100_000_000),
+    expiresAt: z.iso.datetime({ offset: true }),
+  }),
     throw new MailDataError(`the link ${JSON.stringify(url.slice(0, 100))} is not an http(s) URL`);
   }
   return parsed.toString();
@@ -164,5 +176,33 @@ export function renderMail(kind: MailKind, data: unknown, options: { appUrl: str
   const template = templates[kind] as (data: unknown, url: (link: string) => string) => Content;
   const content = template(parsed.data, (link) => absolute(link, options.appUrl));
   const person = (parsed.data as { name?: string | null }).name?.trim();
+  "low-balance": (data, url) => ({
+    subject: `Your Coinslot credit is low: ${formatCents(data.availableCents, data.currency)} left`,
+    blocks: [
+      {
+        paragraph: `Your available credit fell below ${formatCents(data.thresholdCents, data.currency)}: ${formatCents(data.availableCents, data.currency)} is left. Buy credits before it runs out, so nothing you use stops halfway.`,
+      },
+      { link: { label: "Buy credits", url: url("/") } },
+      {
+        paragraph:
+          "You get this once each time your credit falls below the threshold. Change the threshold, or turn these emails off, in your account settings.",
+      },
+      { link: { label: "Alert settings", url: url("/account") } },
+    ],
+  }),
+  "credits-expiring": (data, url) => ({
+    subject: `${formatCents(data.amountCents, data.currency)} of your Coinslot credit expires on ${utcTime(data.expiresAt).slice(0, 10)}`,
+    blocks: [
+      {
+        paragraph: `${formatCents(data.amountCents, data.currency)} of your credit expires soon. Whatever is left of it then is removed from your balance.`,
+      },
+      { facts: [["Expires", utcTime(data.expiresAt)]] },
+      {
+        paragraph:
+          "Credit that expires soonest is always spent first, so using Coinslot before then uses it up.",
+      },
+      { link: { label: "See your balance", url: url("/") } },
+    ],
+  }),
   return renderLetter({ ...content, name: person || null, appUrl: options.appUrl });
 }
