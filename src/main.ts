@@ -2,6 +2,8 @@ import { type ServerType, serve } from "@hono/node-server";
 import { resolveModel } from "./ai/models.js";
 import { startAlertJobs } from "./alerts/jobs.js";
 import { describeGoogleSignIn } from "./auth/better-auth.js";
+import { startAutoTopUpWorker } from "./billing/auto-topup-worker.js";
+import { createBillingContext } from "./billing/context.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
@@ -73,7 +75,11 @@ async function start(config: Config, logger: Logger): Promise<void> {
     `migrations up to date (${migration.applied.length} applied now)`,
   );
 
-  const ledger = createLedger({ pool: database.pool, holdTtlSeconds: config.holdTtlSeconds });
+  const ledger = createLedger({
+    pool: database.pool,
+    holdTtlSeconds: config.holdTtlSeconds,
+    lotDays: config,
+  });
   // Expired holds free their credit within a fraction of their lifetime.
   const sweeper = startHoldSweeper({
     ledger,
@@ -93,6 +99,11 @@ async function start(config: Config, logger: Logger): Promise<void> {
   // Sends the mail outbox (SMTP, or marks it kept in the local mailbox) until shutdown; logs where it goes.
   const mailSender = startMailSender({ pool: database.pool, logger, config });
   cleanups.push(() => mailSender.stop());
+  // Charges the auto top-ups that spends started (saved card, off-session) until shutdown.
+  const autoTopUps = startAutoTopUpWorker(
+    createBillingContext({ config, pool: database.pool, logger, ledger }),
+  );
+  cleanups.push(() => autoTopUps.stop());
   // Mails low-balance alerts and, a week ahead, credit about to expire; safe on several servers.
   const alertJobs = startAlertJobs({ pool: database.pool, logger, currency: config.currency });
   cleanups.push(() => alertJobs.stop());

@@ -6,8 +6,10 @@ import { findInvariantViolations, findVisibilityViolations } from "./support/led
 import { between, pick, runSeed, seededRandom } from "./support/random.js";
 
 // A seeded, randomized history: many connections applying every ledger operation to 50 accounts
-// (one hot), repeating keys, retrying after errors and racing on holds, while a checker proves the
-// invariants of DESIGN.md at checkpoints during the load and at the end. The operation sequence of
+// (one hot), repeating keys, retrying after errors and racing on holds, with promotional lots that
+// expire during the load and clawbacks of named purchases, while a checker proves the invariants of
+// DESIGN.md and of the credit lots (test/support/ledger-invariants.ts) at checkpoints during the load
+// and at the end. The operation sequence of
 // each worker is reproducible from the printed seed; the interleaving is whatever the server does.
 const operationCount = 20_000;
 const workerCount = 40;
@@ -59,6 +61,7 @@ class Model {
 }
 
 const users = Array.from({ length: accountCount }, (_, index) => `history-user-${index}`);
+const purchases: { userId: string; reference: string }[] = [];
 const chooseUser = (random: () => number) => (random() < 0.25 ? (users[0] as string) : pick(random, users));
 
 async function call(model: Model, { operation, input }: Call): Promise<Outcome> {
@@ -106,10 +109,21 @@ function freshCall(random: () => number, worker: number, step: number): Call {
   const userId = chooseUser(random);
   const idempotencyKey = `history:${worker}:${step}`;
   const roll = random();
-  if (roll < 0.28) {
+  if (roll < 0.2) {
+    // A purchase names itself, so a later refund can claw back from the lot it made.
+    const reference = `purchase:${worker}:${step}`;
+    purchases.push({ userId, reference });
     return {
       operation: "grant",
-      input: { userId, amountCents: between(random, 1, 400), kind: "purchase", idempotencyKey },
+      input: { userId, amountCents: between(random, 1, 400), kind: "purchase", idempotencyKey, reference },
+    };
+  }
+  if (roll < 0.28) {
+    // Promotional lots, most expiring within seconds, so the sweeper expires them during the load.
+    const expiresAt = random() < 0.7 ? new Date(Date.now() + between(random, 200, 4_000)) : undefined;
+    return {
+      operation: "grant",
+      input: { userId, amountCents: between(random, 1, 300), kind: "promo_code", idempotencyKey, expiresAt },
     };
   }
   if (roll < 0.62) {
@@ -119,9 +133,16 @@ function freshCall(random: () => number, worker: number, step: number): Call {
   }
   if (roll < 0.66) {
     const kind = random() < 0.5 ? "refund" : "dispute";
+    const purchase = purchases.length > 0 && random() < 0.7 ? pick(random, purchases) : undefined;
     return {
       operation: "clawBack",
-      input: { userId, amountCents: between(random, 1, 200), kind, idempotencyKey },
+      input: {
+        userId: purchase?.userId ?? userId,
+        amountCents: between(random, 1, 200),
+        kind,
+        idempotencyKey,
+        reference: purchase?.reference,
+      },
     };
   }
   const ttlSeconds = random() < 0.1 ? 1 : 300;
@@ -150,6 +171,7 @@ async function step(model: Model, random: () => number, worker: number, index: n
     await resolveHold(model, random);
   } else if (roll < 0.33) {
     await ledger.sweepExpiredHolds({ limit: 50 });
+    await ledger.sweepExpiredLots({ limit: 50 });
   } else if (roll < 0.34) {
     const result = await ledger.spend({
       userId: chooseUser(random),
@@ -223,16 +245,34 @@ it(`keeps every invariant through ${operationCount} random operations on ${worke
   expect(checkpoints.flat(), `seed ${seed}`).toEqual([]);
   expect(model.violations, `seed ${seed}`).toEqual([]);
   expect(await findInvariantViolations(database.pool), `seed ${seed}`).toEqual([]);
+  // The sweeper's expiry entries are the one change no answer reported: read them back.
+  const expiries = await database.pool.query<{ user_id: string; total: number; count: number }>(
+    "select user_id, sum(amount_cents)::bigint as total, count(*)::int as count from credits.entries where kind = 'expiry' group by user_id",
+  );
+  const expiredByUser = new Map(expiries.rows.map((row) => [row.user_id, Number(row.total)]));
+  const expiryCount = expiries.rows.reduce((sum, row) => sum + row.count, 0);
+  expect(expiryCount, "lots expired during the load").toBeGreaterThan(0);
   for (const userId of users) {
     const balance = await ledger.getBalance(userId);
-    expect(balance.data?.balanceCents, `${userId}, seed ${seed}`).toBe(model.expectedCents.get(userId));
+    expect(balance.data?.balanceCents, `${userId}, seed ${seed}`).toBe(
+      (model.expectedCents.get(userId) ?? 0) + (expiredByUser.get(userId) ?? 0),
+    );
   }
   const { rows } = await database.pool.query<{ count: number }>(
     "select count(*)::int as count from credits.entries",
   );
   expect(rows[0]?.count, "one entry per applied change, none for replays").toBe(
-    accountCount + model.nonReplayedEntries,
+    accountCount + model.nonReplayedEntries + expiryCount,
   );
+  // Once the holds on them are gone, every lot past its expiry is swept, each exactly once.
+  for (const hold of model.openHolds) await ledger.releaseHold({ holdId: hold.holdId });
+  await new Promise((resolve) => setTimeout(resolve, 4_100));
+  await ledger.sweepExpiredLots({ limit: 10_000 });
+  const unswept = await database.pool.query(
+    "select id from credits.lots where expires_at <= now() and remaining_cents > 0 limit 5",
+  );
+  expect(unswept.rows, "expired lots still holding credit").toEqual([]);
+  expect(await findInvariantViolations(database.pool), `seed ${seed}`).toEqual([]);
   expect(await findVisibilityViolations(database.pool, users[1] as string)).toEqual([]);
   // On the shared 2-core development VM it took 35 to 50 s; the margin covers a busier machine.
 }, 240_000);

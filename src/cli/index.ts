@@ -101,7 +101,11 @@ async function main(): Promise<number> {
   }
   const database = await openDatabaseForCommand(config, createLogger("silent"));
   try {
-    const ledger = createLedger({ pool: database.pool, holdTtlSeconds: config.holdTtlSeconds });
+    const ledger = createLedger({
+      pool: database.pool,
+      holdTtlSeconds: config.holdTtlSeconds,
+      lotDays: config,
+    });
     const outcome = await run(process.argv.slice(2), {
       pool: database.pool,
       ledger,

@@ -53,6 +53,7 @@ const openAiShapes: Partial<Record<string, { type: string; code: string }>> = {
   RATE_LIMITED: { type: "requests", code: "rate_limit_exceeded" },
   INSUFFICIENT_CREDITS: { type: "insufficient_quota", code: "insufficient_credits" },
   MONTHLY_LIMIT_REACHED: { type: "insufficient_quota", code: "monthly_limit_reached" },
+  SPEND_LIMIT_REACHED: { type: "insufficient_quota", code: "spend_limit_reached" },
   MODEL_NOT_FOUND: { type: "invalid_request_error", code: "model_not_found" },
   CUSTOMER_NOT_FOUND: { type: "invalid_request_error", code: "customer_not_found" },
   CUSTOMER_CONFLICT: { type: "invalid_request_error", code: "customer_conflict" },

@@ -44,6 +44,7 @@ export const errorStatus = {
   // The ledger
   ACCOUNT_NOT_FOUND: 404,
   INSUFFICIENT_CREDITS: 402,
+  SPEND_LIMIT_REACHED: 402,
   HOLD_NOT_FOUND: 404,
   HOLD_NOT_OPEN: 409,
   IDEMPOTENCY_KEY_REUSED: 409,
@@ -55,7 +56,6 @@ export const errorStatus = {
   // Chat
   CHAT_IN_PROGRESS: 409,
 
-  // The gateway (/v1/chat/completions): answered in OpenAI's error shape.
   // Promo codes: redeeming one (unknown, no longer valid, used up, already used by this account), making one.
   PROMO_CODE_NOT_FOUND: 404,
   PROMO_CODE_EXPIRED: 410,
@@ -64,6 +64,7 @@ export const errorStatus = {
   PROMO_CODE_ALREADY_REDEEMED: 409,
   PROMO_CODE_EXISTS: 409,
 
+  // The gateway (/v1/chat/completions): answered in OpenAI's error shape.
   INVALID_API_KEY: 401,
   MODEL_NOT_FOUND: 404,
   MONTHLY_LIMIT_REACHED: 402,

@@ -7,7 +7,7 @@ import type { Account, Balance, Result } from "./types.js";
 import { checkAmount, checkText, checkUserId, isIdText } from "./validate.js";
 
 // The account and its signup bonus in one statement, so an account never exists without the entry
-// that explains its balance. A second call (or a concurrent first one) finds the user id taken and
+// that explains its balance (and the bonus's promotional lot, expiring after PROMO_CREDIT_DAYS). A second call (or a concurrent first one) finds the user id taken and
 // inserts nothing. An address whose earlier account was deleted gets no second bonus (0012).
 const ensureStatement = statement(
   "ledger_ensure_account",
@@ -30,7 +30,10 @@ const ensureStatement = statement(
     select user_id, balance_cents, 'signup_bonus', 'signup:' || user_id, 'Welcome credits'
       from account
      where balance_cents > 0
-    returning id
+    returning id, user_id, amount_cents
+  ), lot as (
+    insert into credits.lots (user_id, entry_id, category, amount_cents, remaining_cents, expires_at)
+    select user_id, id, 'promo', amount_cents, amount_cents, now() + make_interval(days => $4::int) from bonus
   )
   select account.*, (select count(*) from bonus)::int as bonus_entries from account`,
 );
@@ -38,7 +41,7 @@ const ensureStatement = statement(
 /** Creates the account with its signup bonus exactly once; see Ledger.ensureAccount. */
 export async function ensureAccount(
   target: Target,
-  input: { userId: string; email: string; signupBonusCents: number },
+  input: { userId: string; email: string; signupBonusCents: number; promoCreditDays: number },
 ): Promise<Result<{ account: Account; created: boolean }>> {
   const problem =
     checkUserId(input.userId) ??
@@ -47,7 +50,12 @@ export async function ensureAccount(
   if (problem) return problem;
   let rows: (AccountRow & { bonus_entries: number })[];
   try {
-    rows = await runAtomic(target, ensureStatement, [input.userId, input.email, input.signupBonusCents]);
+    rows = await runAtomic(target, ensureStatement, [
+      input.userId,
+      input.email,
+      input.signupBonusCents,
+      input.promoCreditDays,
+    ]);
   } catch (error) {
     if (!isRecoverableUniqueViolation(target, error, "accounts_email_key")) throw error;
     // Two first requests of the same person race: the loser can trip the email's unique index

@@ -1,6 +1,7 @@
 import type { PoolClient } from "../db/pool.js";
 import { queryConfig, statement } from "../db/statement.js";
 import { isRecoverableUniqueViolation, read, runAtomic, type Target } from "./execute.js";
+import { explainShortfall } from "./refusals.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type BalanceRow, type HoldRow, toBalance, toHold } from "./rows.js";
 import type { Balance, Hold, Result } from "./types.js";
@@ -17,7 +18,8 @@ export type PlaceHoldInput = {
 export type HoldPlacement = { hold: Hold; balance: Balance; replayed: boolean };
 export type HoldBalanceRow = BalanceRow & { hold: HoldRow };
 
-// Reserve and record in one statement: the reservation happens only if available credit covers it,
+// Reserve and record in one statement: the reservation happens only if spendable credit covers it
+// and the spend limit (every hold is for usage) has room, as for a debit (movements.ts);
 // and a replayed key fails the hold's unique constraint, which undoes the reservation with it. A key
 // already placed does not even lock the account (`not exists`): waiting on that hold's row while
 // holding the account would deadlock with a settle that holds the hold and waits for the account.
@@ -27,7 +29,11 @@ const placeStatement = statement(
   with reserved as (
     update credits.accounts
        set held_cents = held_cents + $2::bigint, updated_at = now()
-     where user_id = $1 and balance_cents - held_cents >= $2::bigint
+     where user_id = $1
+       and balance_cents - held_cents - credits.expired_unswept_cents(user_id) >= $2::bigint
+       and (spend_limit_cents is null
+            or case when usage_month = credits.this_month() then month_usage_cents else 0 end
+               + held_cents + $2::bigint <= spend_limit_cents)
        and not exists (select 1 from credits.holds where idempotency_key = $3)
     returning user_id, balance_cents, held_cents
   ), hold as (
@@ -86,7 +92,7 @@ export async function placementOf(
   rows: HoldBalanceRow[],
 ): Promise<Result<HoldPlacement>> {
   const row = rows[0];
-  if (!row) return (await replayHold(target, input)) ?? explainRefusal(target, input);
+  if (!row) return (await replayHold(target, input)) ?? explainShortfall(target, { ...input, usage: true });
   const placed = { hold: toHold(row.hold), balance: toBalance(row), replayed: false };
   assertInvariant(placed.balance.availableCents >= 0, "a hold left available credit below zero");
   assertInvariant(placed.hold.amountCents === input.amountCents, "hold amount differs from the request");
@@ -116,24 +122,4 @@ async function replayHold(target: Target, input: PlaceHoldInput): Promise<Result
     );
   }
   return ok({ hold, balance: toBalance(row), replayed: true });
-}
-
-async function explainRefusal(target: Target, input: PlaceHoldInput): Promise<Result<HoldPlacement>> {
-  const [row] = await read<BalanceRow>(
-    target,
-    "select user_id, balance_cents, held_cents from credits.accounts where user_id = $1",
-    [input.userId],
-  );
-  if (!row) {
-    return fail(
-      "ACCOUNT_NOT_FOUND",
-      `No credits account for user ${input.userId}; it is created on first sign-in.`,
-    );
-  }
-  const availableCents = toBalance(row).availableCents;
-  return fail(
-    "INSUFFICIENT_CREDITS",
-    `This needs ${input.amountCents} cents but ${Math.max(availableCents, 0)} are available; buy credits to continue.`,
-    { neededCents: input.amountCents, availableCents },
-  );
 }

@@ -4,19 +4,23 @@ import { closeAccount, ensureAccount, getBalance, listEntries } from "./accounts
 import type { Target } from "./execute.js";
 import { placeHoldThen, releaseHoldThen, settleHoldThen } from "./hold-protocol.js";
 import { placeHold } from "./holds.js";
+import { expireLots, type LotDays, lotOf, setSpendLimit } from "./lots.js";
 import { type Movement, move } from "./movements.js";
+import { findCreditSummary } from "./reads.js";
 import { getHold, releaseHold, settleHold } from "./resolve.js";
-
+import { fail, ok } from "./results.js";
 import { expireHolds } from "./sweep.js";
-import type { Change, EntryKind, Guarded, Ledger, Result } from "./types.js";
-import { checkOneOf } from "./validate.js";
+import type { Change, CreditSummary, EntryKind, Guarded, Ledger, Result } from "./types.js";
+import { checkOneOf, checkUserId } from "./validate.js";
 
 export { emailClosedBefore, maxPageSize } from "./accounts.js";
 export { holdPlacedByThisTransaction, holdResolvedAs } from "./hold-protocol.js";
 export {
+  type EntryLot,
   type EntryPage,
   findAccount,
   findBalance,
+  findCreditSummary,
   findUserIdByEmail,
   holdTotalsByKeyPrefix,
   openHoldTotals,
@@ -29,9 +33,13 @@ export { createSpendBatcher, type SpendBatcher } from "./spend-batcher.js";
 export { startHoldSweeper } from "./sweeper.js";
 export type { Ledger } from "./types.js";
 
-const grantKinds = ["signup_bonus", "purchase", "adjustment", "dispute_reversal"] as const;
+const grantKinds = ["signup_bonus", "purchase", "adjustment", "dispute_reversal", "promo_code"] as const;
 const spendKinds = ["usage", "adjustment"] as const;
 const clawBackKinds = ["refund", "dispute"] as const;
+
+function accountNotFound<T>(userId: string): Result<T> {
+  return fail("ACCOUNT_NOT_FOUND", `No credits account for user ${userId}; it is created on first sign-in.`);
+}
 
 /** Counts each outcome (ok, replayed, or the error code) for /metrics, and passes the result on. */
 async function measured<T>(operation: string, pending: Promise<Result<T>>): Promise<Result<T>> {
@@ -67,22 +75,38 @@ function moveOfKind(
  * const spent = await ledger.spend({ userId, amountCents: 12, idempotencyKey: `chat:${messageId}` });
  * if (spent.error?.code === "INSUFFICIENT_CREDITS") ...
  */
-export function createLedger(options: { pool: Pool; holdTtlSeconds: number }): Ledger {
+export function createLedger(options: {
+  pool: Pool;
+  holdTtlSeconds: number;
+  /** PROMO_CREDIT_DAYS (default 90) and PAID_CREDIT_DAYS (default: paid credit never expires). */
+  lotDays?: Partial<LotDays>;
+}): Ledger {
   const { pool, holdTtlSeconds } = options;
+  const lotDays: LotDays = {
+    promoCreditDays: options.lotDays?.promoCreditDays ?? 90,
+    paidCreditDays: options.lotDays?.paidCreditDays,
+  };
   return {
     ensureAccount: ({ client, savepoint, ...input }) =>
-      measured("ensure_account", ensureAccount({ pool, client, savepoint }, input)),
+      measured(
+        "ensure_account",
+        ensureAccount({ pool, client, savepoint }, { ...input, promoCreditDays: lotDays.promoCreditDays }),
+      ),
     closeAccount: ({ client, savepoint, userId }) =>
       measured("close_account", closeAccount({ pool, client, savepoint }, userId)),
-    grant: ({ client, savepoint, ...input }) =>
-      measured(
+    grant: ({ client, savepoint, category, expiresAt, ...input }) => {
+      const lot = lotOf(lotDays, { kind: input.kind, category, expiresAt });
+      if (lot.error)
+        return measured("grant", Promise.resolve(fail<Change>(lot.error.code, lot.error.message)));
+      return measured(
         "grant",
         moveOfKind(
           grantKinds,
           { pool, client, savepoint },
-          { ...input, direction: "credit", mayOverdraw: true },
+          { ...input, direction: "credit", mayOverdraw: true, lot: lot.data },
         ),
-      ),
+      );
+    },
     spend: ({ client, savepoint, kind = "usage", ...input }) =>
       measured(
         "spend",
@@ -116,6 +140,14 @@ export function createLedger(options: { pool: Pool; holdTtlSeconds: number }): L
     getHold: (holdId) => getHold({ pool }, holdId),
     sweepExpiredHolds: (input = {}) => expireHolds({ pool }, input),
     getBalance: (userId) => getBalance({ pool }, userId),
+    getCreditSummary: async (userId) => {
+      const problem = checkUserId(userId);
+      if (problem) return problem;
+      const summary = await findCreditSummary({ pool }, userId);
+      return summary ? ok(summary) : accountNotFound<CreditSummary>(userId);
+    },
+    setSpendLimit: (input) => measured("set_spend_limit", setSpendLimit(pool, input)),
+    sweepExpiredLots: (input = {}) => expireLots({ pool }, input),
     listEntries: (input) => listEntries({ pool }, input),
   };
 }

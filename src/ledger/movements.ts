@@ -1,8 +1,9 @@
 import { statement } from "../db/statement.js";
 import { isRecoverableUniqueViolation, read, runAtomic, type Target } from "./execute.js";
+import { explainShortfall } from "./refusals.js";
 import { assertInvariant, fail, ok } from "./results.js";
 import { type BalanceRow, type EntryRow, toBalance, toEntry } from "./rows.js";
-import type { Change, EntryKind, Result } from "./types.js";
+import type { Change, EntryKind, LotCategory, Result } from "./types.js";
 import { checkChange } from "./validate.js";
 
 /** One movement of credit: how much, which way, and whether it may take available credit below zero. */
@@ -15,23 +16,36 @@ export type Movement = {
   reference?: string;
   description?: string;
   mayOverdraw: boolean;
+  /** A credit's lot: its category and when what is left of it expires (null: never). */
+  lot?: { category: LotCategory; expiresAt: Date | null };
 };
 
-// One statement: the conditional balance change and the entry that explains it, so both happen or
-// neither does. A debit that is not covered matches no row, so no entry is written. A replayed key
-// fails the entry's unique constraint, which undoes the balance change with it.
+// One statement: the conditional balance change, the entry that explains it and, for a credit, the
+// lot it makes, so all happen or none does. A debit that is not covered matches no row, so no entry
+// is written: covered means available credit less what expired lots still hold until their sweep
+// (that may not be spent), and, for usage under a spend limit, within this month's limit. A replayed
+// key fails the entry's unique constraint, which undoes the balance change with it. The lots follow
+// the entry through its trigger (0013_credit_lots.sql).
 const moveStatement = statement(
   "ledger_move",
   `
   with moved as (
     update credits.accounts
        set balance_cents = balance_cents + $2::bigint, updated_at = now()
-     where user_id = $1 and ($7::boolean or balance_cents - held_cents >= -$2::bigint)
+     where user_id = $1
+       and ($7::boolean or balance_cents - held_cents - credits.expired_unswept_cents(user_id) >= -$2::bigint)
+       and ($3 <> 'usage' or spend_limit_cents is null
+            or case when usage_month = credits.this_month() then month_usage_cents else 0 end
+               + held_cents - $2::bigint <= spend_limit_cents)
     returning user_id, balance_cents, held_cents
   ), entry as (
     insert into credits.entries (user_id, amount_cents, kind, idempotency_key, reference, description)
     select user_id, $2::bigint, $3, $4, $5, $6 from moved
     returning *
+  ), lot as (
+    insert into credits.lots (user_id, entry_id, category, amount_cents, remaining_cents, expires_at)
+    select user_id, id, $8, amount_cents, amount_cents, $9::timestamptz from entry where amount_cents > 0
+    returning id
   )
   select to_jsonb(entry) as entry, moved.user_id, moved.balance_cents, moved.held_cents
     from entry, moved`,
@@ -66,6 +80,8 @@ export async function move(target: Target, request: Movement): Promise<Result<Ch
       movement.reference ?? null,
       movement.description ?? "",
       movement.mayOverdraw,
+      movement.lot?.category ?? "paid",
+      movement.lot?.expiresAt ?? null,
     ]);
   } catch (error) {
     if (!isRecoverableUniqueViolation(target, error, "entries_idempotency_key_key")) throw error;
@@ -73,7 +89,11 @@ export async function move(target: Target, request: Movement): Promise<Result<Ch
   }
   const row = rows[0];
   // No row: the key was used before (replay), the account is missing, or the debit is not covered.
-  if (!row) return (await replay(target, movement)) ?? explainRefusal(target, movement);
+  if (!row)
+    return (
+      (await replay(target, movement)) ??
+      explainShortfall(target, { ...movement, usage: movement.kind === "usage" })
+    );
   const change: Change = { entry: toEntry(row.entry), balance: toBalance(row), replayed: false };
   assertMoved(change, movement);
   return ok(change);
@@ -106,28 +126,4 @@ async function replay(target: Target, movement: Signed): Promise<Result<Change> 
     );
   }
   return ok({ entry, balance: toBalance(row), replayed: true });
-}
-
-async function explainRefusal(target: Target, movement: Signed): Promise<Result<Change>> {
-  const [row] = await read<BalanceRow>(
-    target,
-    "select user_id, balance_cents, held_cents from credits.accounts where user_id = $1",
-    [movement.userId],
-  );
-  if (!row) {
-    return fail(
-      "ACCOUNT_NOT_FOUND",
-      `No credits account for user ${movement.userId}; it is created on first sign-in.`,
-    );
-  }
-  const availableCents = toBalance(row).availableCents;
-  const neededCents = movement.amountCents;
-  return fail(
-    "INSUFFICIENT_CREDITS",
-    `This needs ${neededCents} cents but ${Math.max(availableCents, 0)} are available; buy credits to continue.`,
-    {
-      neededCents,
-      availableCents,
-    },
-  );
 }

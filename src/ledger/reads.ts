@@ -1,7 +1,7 @@
 import { statement } from "../db/statement.js";
 import { read, type Target } from "./execute.js";
 import { type AccountRow, type BalanceRow, type EntryRow, toAccount, toBalance, toEntry } from "./rows.js";
-import type { Account, Balance, Entry } from "./types.js";
+import type { Account, Balance, CreditSummary, Entry, LotCategory } from "./types.js";
 
 // The ledger's reads of record: code outside src/ledger/ reads the credits tables only through these.
 // Each takes a Target, so the caller chooses who reads: `{ pool }` reads as the server (admin, command
@@ -34,30 +34,48 @@ export async function findAccount(target: Target, userId: string): Promise<Accou
   return row ? toAccount(row) : null;
 }
 
-export type EntryPage = { entries: Entry[]; nextCursor: string | null };
+/** One lot an entry made (a credit) or took credit from (a debit), and how much of it. */
+export type EntryLot = { lotId: string; category: LotCategory; amountCents: number; expiresAt: Date | null };
+
+export type EntryPage = { entries: (Entry & { lots: EntryLot[] })[]; nextCursor: string | null };
 
 /**
  * A page as the HTTP contract shows it (GET /api/ledger, GET /v1/customers/:id/entries): each entry's
- * id, amount, kind, description and time, never its user or idempotency key.
+ * id, amount, kind, description, time and lots, never its user or idempotency key.
  */
 export function publicEntryPage(page: EntryPage) {
-  const entries = page.entries.map(({ id, amountCents, kind, description, createdAt }) => ({
+  const entries = page.entries.map(({ id, amountCents, kind, description, createdAt, lots }) => ({
     id,
     amountCents,
     kind,
     description,
     createdAt,
+    lots,
   }));
   return { entries, nextCursor: page.nextCursor };
 }
 
+// A credit lists the lot it made; a debit the lots it drew from (0013_credit_lots.sql).
 const entryPageStatement = statement(
   "ledger_entry_page",
-  `select * from credits.entries
-    where user_id = $1 and ($2::bigint is null or id < $2::bigint)
-    order by id desc
+  `select e.*,
+          coalesce(
+            (select jsonb_agg(jsonb_build_object('lotId', l.id::text, 'category', l.category,
+                                                 'amountCents', l.amount_cents, 'expiresAt', l.expires_at))
+               from credits.lots l where l.entry_id = e.id and e.amount_cents > 0),
+            (select jsonb_agg(jsonb_build_object('lotId', l.id::text, 'category', l.category,
+                                                 'amountCents', d.amount_cents, 'expiresAt', l.expires_at)
+                              order by l.id)
+               from credits.lot_draws d join credits.lots l on l.id = d.lot_id
+              where d.entry_id = e.id and e.amount_cents < 0),
+            '[]'::jsonb) as lots
+     from credits.entries e
+    where e.user_id = $1 and ($2::bigint is null or e.id < $2::bigint)
+    order by e.id desc
     limit $3`,
 );
+
+type EntryLotRow = { lotId: string; category: LotCategory; amountCents: number; expiresAt: string | null };
 
 /**
  * One page of the account's entries, newest first by entry id; `nextCursor` is the id of the page's
@@ -69,12 +87,19 @@ export async function readEntryPage(
   input: { userId: string; limit: number; cursor?: string },
 ): Promise<EntryPage> {
   // One row more than asked tells whether another page exists without a count query.
-  const rows = await read<EntryRow>(target, entryPageStatement, [
+  const rows = await read<EntryRow & { lots: EntryLotRow[] }>(target, entryPageStatement, [
     input.userId,
     input.cursor ?? null,
     input.limit + 1,
   ]);
-  const entries = rows.slice(0, input.limit).map(toEntry);
+  const entries = rows.slice(0, input.limit).map((row) => ({
+    ...toEntry(row),
+    lots: row.lots.map((lot) => ({
+      ...lot,
+      amountCents: Number(lot.amountCents),
+      expiresAt: lot.expiresAt === null ? null : new Date(lot.expiresAt),
+    })),
+  }));
   const nextCursor = rows.length > input.limit ? (entries.at(-1)?.id ?? null) : null;
   return { entries, nextCursor };
 }
@@ -139,4 +164,53 @@ export async function holdTotalsByKeyPrefix(
     [input.prefix.replace(/[\\%_]/g, "\\$&"), input.since],
   );
   return { openCents: Number(row?.open_cents ?? 0), settledCents: Number(row?.settled_cents ?? 0) };
+}
+
+const summaryStatement = statement(
+  "ledger_credit_summary",
+  `select a.user_id, a.balance_cents, a.held_cents, a.spend_limit_cents,
+          (select coalesce(-sum(e.amount_cents), 0)::bigint from credits.entries e
+            where e.user_id = a.user_id and e.kind = 'usage' and e.created_at >= credits.month_start())
+            as month_usage_cents,
+          credits.expired_unswept_cents(a.user_id) as expired_cents,
+          next.amount_cents as next_expiry_cents, next.expires_at as next_expires_at
+     from credits.accounts a
+     left join lateral (
+       select sum(l.remaining_cents)::bigint as amount_cents, l.expires_at
+         from credits.lots l
+        where l.user_id = a.user_id and l.remaining_cents > 0 and l.expires_at > now()
+        group by l.expires_at
+        order by l.expires_at
+        limit 1
+     ) next on true
+    where a.user_id = $1`,
+);
+
+type SummaryRow = BalanceRow & {
+  spend_limit_cents: number | null;
+  month_usage_cents: number;
+  expired_cents: number;
+  next_expiry_cents: number | null;
+  next_expires_at: Date | null;
+};
+
+/**
+ * The balance with what the lots add: the credit that expires next and when, this month's usage
+ * and the spend limit; `availableCents` leaves out expired credit the sweeper has yet to remove.
+ * Null when no account (visible to the reader) exists.
+ */
+export async function findCreditSummary(target: Target, userId: string): Promise<CreditSummary | null> {
+  const [row] = await read<SummaryRow>(target, summaryStatement, [userId]);
+  if (!row) return null;
+  const balance = toBalance(row);
+  return {
+    ...balance,
+    availableCents: balance.availableCents - Number(row.expired_cents),
+    nextExpiry:
+      row.next_expires_at === null
+        ? null
+        : { amountCents: Number(row.next_expiry_cents), expiresAt: new Date(row.next_expires_at) },
+    spendLimitCents: row.spend_limit_cents === null ? null : Number(row.spend_limit_cents),
+    monthUsageCents: Number(row.month_usage_cents),
+  };
 }

@@ -15,20 +15,27 @@ export type BatchDecision = { applied: Change } | { individually: true };
 
 // Many spends in ONE statement, so one commit serves them all. The accounts are locked in user id
 // order (no deadlock between batches), then a recursive walk takes the requests in arrival order,
-// exactly as if they ran one after another: each applies only if the available credit left by
-// those before it covers it. The debit per account is one conditional UPDATE of the accepted total,
+// exactly as if they ran one after another: each applies only if the room left by those before it
+// covers it (available credit less what expired lots hold until their sweep, and within the spend
+// limit, counted for every kind the batcher takes as for usage). The debit per account is one conditional UPDATE of the accepted total,
 // and entries are written only for accounts that UPDATE actually debited, so balance and entries
 // move together or not at all. A key already in the ledger is not applied here but answered by the
 // one-by-one path (replay or IDEMPOTENCY_KEY_REUSED); a key racing in from elsewhere makes the
 // statement fail on the unique constraint, and the whole batch takes the one-by-one path.
 const batchStatement = `
   with recursive locked as (
-    select user_id, balance_cents, held_cents from credits.accounts
+    select user_id, balance_cents, held_cents,
+           least(balance_cents - held_cents - credits.expired_unswept_cents(user_id),
+                 case when spend_limit_cents is null then null
+                      else spend_limit_cents - held_cents
+                           - case when usage_month = credits.this_month() then month_usage_cents else 0 end
+                 end) as room_cents
+      from credits.accounts
      where user_id = any($1::text[])
      order by user_id
        for no key update
   ), walk(position, available, accepted) as (
-    select 0, (select coalesce(jsonb_object_agg(user_id, balance_cents - held_cents), '{}'::jsonb) from locked), false
+    select 0, (select coalesce(jsonb_object_agg(user_id, room_cents), '{}'::jsonb) from locked), false
     union all
     select step.position, case when step.accepted then step.after else w.available end, step.accepted
       from walk w
@@ -45,8 +52,10 @@ const batchStatement = `
     select w.position, w.accepted, ($1::text[])[w.position] as user_id, ($2::bigint[])[w.position] as amount_cents,
            ($3::text[])[w.position] as kind, ($4::text[])[w.position] as idempotency_key,
            ($5::text[])[w.position] as reference, ($6::text[])[w.position] as description,
-           (w.available ->> ($1::text[])[w.position])::bigint as available_after
+           l.balance_cents - l.held_cents - sum(case when w.accepted then ($2::bigint[])[w.position] else 0 end)
+             over (partition by ($1::text[])[w.position] order by w.position) as available_after
       from walk w
+      left join locked l on l.user_id = ($1::text[])[w.position]
      where w.position > 0
   ), debit as (
     update credits.accounts a

@@ -2,7 +2,7 @@ import type { Logger } from "../logger.js";
 import type { Ledger } from "./types.js";
 
 /**
- * Releases expired holds every `intervalMs` until stopped. Safe beside other processes doing the
+ * Releases expired holds, then removes what is left of expired credit lots, every `intervalMs` until stopped. Safe beside other processes doing the
  * same (the sweep skips holds another sweeper has locked). A failed sweep is logged and retried on
  * the next tick; `stop` waits for a sweep in progress so shutdown never cuts one off.
  *
@@ -19,6 +19,10 @@ export function startHoldSweeper(options: { ledger: Ledger; logger: Logger; inte
     try {
       const { expired } = await ledger.sweepExpiredHolds();
       if (expired > 0) logger.info({ expired }, "released expired holds");
+      // After the holds: a lot that an expired hold reserved part of can expire in the same tick.
+      const lots = await ledger.sweepExpiredLots();
+      if (lots.expired > 0)
+        logger.info({ expired: lots.expired }, "removed what was left of expired credit lots");
     } catch (error) {
       logger.warn({ err: error }, "sweeping expired holds failed; retrying on the next tick");
     }

@@ -12,6 +12,7 @@ export type LedgerErrorCode =
   | "INVALID_ARGUMENT"
   | "ACCOUNT_NOT_FOUND"
   | "INSUFFICIENT_CREDITS"
+  | "SPEND_LIMIT_REACHED"
   | "HOLD_NOT_FOUND"
   | "HOLD_NOT_OPEN"
   | "IDEMPOTENCY_KEY_REUSED";
@@ -19,7 +20,7 @@ export type LedgerErrorCode =
 export type LedgerError = {
   code: LedgerErrorCode;
   message: string;
-  /** For INSUFFICIENT_CREDITS: what was needed and what is available, in cents. */
+  /** For INSUFFICIENT_CREDITS: what was needed and what is available; for SPEND_LIMIT_REACHED, what the limit has left. */
   neededCents?: number;
   availableCents?: number;
 };
@@ -33,7 +34,12 @@ export type EntryKind =
   | "refund"
   | "dispute"
   | "dispute_reversal"
-  | "adjustment";
+  | "adjustment"
+  | "promo_code"
+  | "expiry";
+
+/** Paid credit (purchases, adjustments) or promotional credit (signup bonus, promo codes). */
+export type LotCategory = "paid" | "promo";
 
 export type Entry = {
   id: string;
@@ -47,6 +53,16 @@ export type Entry = {
 };
 
 export type Balance = { userId: string; balanceCents: number; heldCents: number; availableCents: number };
+
+/** The balance with what lots and limits add; see Ledger.getCreditSummary. */
+export type CreditSummary = Balance & {
+  /** The credit that expires soonest (every lot expiring at that moment together), or null. */
+  nextExpiry: { amountCents: number; expiresAt: Date } | null;
+  /** The monthly cap on usage, or null for none. */
+  spendLimitCents: number | null;
+  /** Usage charged this calendar month (UTC). */
+  monthUsageCents: number;
+};
 
 /** The outcome of a change: the entry written (or found, when replayed) and the balance after it (the current balance when replayed). */
 export type Change = { entry: Entry; balance: Balance; replayed: boolean };
@@ -114,7 +130,7 @@ export type SettleHoldRequest = {
 export type SettledHold = { hold: Hold; entry: Entry | null; balance: Balance };
 
 export type Ledger = {
-  /** Creates the account with a `signup_bonus` entry of `signupBonusCents` exactly once (key `signup:<userId>`). */
+  /** Creates the account with a `signup_bonus` entry (a promo lot) of `signupBonusCents` exactly once (key `signup:<userId>`). */
   ensureAccount(
     input: { userId: string; email: string; signupBonusCents: number } & InTransaction,
   ): Promise<Result<{ account: Account; created: boolean }>>;
@@ -126,15 +142,21 @@ export type Ledger = {
   closeAccount(
     input: { userId: string } & InTransaction,
   ): Promise<Result<{ releasedHolds: number; found: boolean }>>;
-  /** Adds credit: signup bonus, purchase, positive adjustment, won dispute. */
+  /**
+   * Adds credit (signup bonus, purchase, positive adjustment, won dispute, promo code) as a new lot.
+   * `category` defaults to promo for signup_bonus and promo_code, paid otherwise; `expiresAt` to
+   * PROMO_CREDIT_DAYS (promo) or PAID_CREDIT_DAYS (paid, never when unset) from now; null: never.
+   */
   grant(
     input: {
       userId: string;
       amountCents: number;
-      kind: "signup_bonus" | "purchase" | "adjustment" | "dispute_reversal";
+      kind: "signup_bonus" | "purchase" | "adjustment" | "dispute_reversal" | "promo_code";
       idempotencyKey: string;
       reference?: string;
       description?: string;
+      category?: LotCategory;
+      expiresAt?: Date | null;
     } & InTransaction,
   ): Promise<Result<Change>>;
   /** Takes credit only if available credit covers it (usage, negative adjustment). */
@@ -185,6 +207,18 @@ export type Ledger = {
   /** Marks open holds past `expires_at` as expired and frees their credit; safe to run from many processes. */
   sweepExpiredHolds(input?: { limit?: number }): Promise<{ expired: number }>;
   getBalance(userId: string): Promise<Result<Balance>>;
+  /** The balance with the credit that expires next, this month's usage and the spend limit. */
+  getCreditSummary(userId: string): Promise<Result<CreditSummary>>;
+  /**
+   * Sets (or, with null, removes) the monthly cap on usage: a spend of kind usage or a hold that would
+   * take this month's usage plus held credit past it is refused with SPEND_LIMIT_REACHED.
+   */
+  setSpendLimit(input: {
+    userId: string;
+    monthlyLimitCents: number | null;
+  }): Promise<Result<{ spendLimitCents: number | null; monthUsageCents: number }>>;
+  /** Removes what is left of lots past their expiry, one `expiry` entry each; safe from many processes. */
+  sweepExpiredLots(input?: { limit?: number }): Promise<{ expired: number }>;
   /** Newest first; `limit` 1 to 100 (default 20); `cursor` is the `nextCursor` of the previous page. */
   listEntries(input: {
     userId: string;

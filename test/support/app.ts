@@ -70,7 +70,11 @@ export async function createTestApp(
     DATABASE_URL: database.url,
   });
   const logger = options.logger ?? createLogger(config.logLevel);
-  const ledger = createLedger({ pool: database.pool, holdTtlSeconds: config.holdTtlSeconds });
+  const ledger = createLedger({
+    pool: database.pool,
+    holdTtlSeconds: config.holdTtlSeconds,
+    lotDays: config,
+  });
   const app = createApp({ config, pool: database.pool, logger, ledger });
 
   const signUp = async (email = uniqueEmail()): Promise<SignedUp> => {

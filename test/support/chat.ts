@@ -24,7 +24,7 @@ export const testConfig = (environment: Record<string, string> = {}): Config =>
  */
 export function chatApp(options: { pool: Pool; config?: Config; model?: ChatModel }) {
   const config = options.config ?? testConfig();
-  const ledger = createLedger({ pool: options.pool, holdTtlSeconds: config.holdTtlSeconds });
+  const ledger = createLedger({ pool: options.pool, holdTtlSeconds: config.holdTtlSeconds, lotDays: config });
   const logger = createLogger("silent");
   const app = new Hono<AuthedEnv>();
   app.use("*", async (context, next) => {

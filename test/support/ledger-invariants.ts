@@ -50,6 +50,71 @@ const checks: { invariant: string; sql: string }[] = [
            where e.idempotency_key like 'hold:%:settle'
              and not exists (select 1 from credits.holds h where 'hold:' || h.id || ':settle' = e.idempotency_key and h.status = 'settled')`,
   },
+  {
+    invariant: "lots: an account's lots add up to its balance",
+    sql: `select a.user_id, a.balance_cents, coalesce(l.total, 0) as lots_total
+            from credits.accounts a
+            left join (select user_id, sum(remaining_cents) as total from credits.lots group by user_id) l using (user_id)
+           where a.balance_cents <> coalesce(l.total, 0)`,
+  },
+  {
+    invariant: "lots: what a lot holds is what the open holds reserved of it",
+    sql: `select l.id, l.held_cents, coalesce(r.total, 0) as reserved
+            from credits.lots l
+            left join (select p.lot_id, sum(p.amount_cents) as total from credits.hold_lots p
+                         join credits.holds h on h.id = p.hold_id where h.status = 'open' group by p.lot_id) r
+              on r.lot_id = l.id
+           where l.held_cents <> coalesce(r.total, 0)`,
+  },
+  {
+    invariant: "lots: every open hold reserved its whole amount from lots",
+    sql: `select h.id, h.amount_cents, coalesce(sum(p.amount_cents), 0) as reserved
+            from credits.holds h left join credits.hold_lots p on p.hold_id = h.id
+           where h.status = 'open'
+           group by h.id, h.amount_cents
+          having h.amount_cents <> coalesce(sum(p.amount_cents), 0)`,
+  },
+  {
+    invariant: "lots: every credit made exactly one lot of its amount",
+    sql: `select e.id, e.amount_cents, count(l.id) as lots
+            from credits.entries e left join credits.lots l on l.entry_id = e.id
+           where e.amount_cents > 0
+           group by e.id, e.amount_cents
+          having count(l.id) <> 1 or min(l.amount_cents) <> e.amount_cents`,
+  },
+  {
+    invariant: "lots: every debit drew its whole amount from lots (a clawback's excess as a debt lot)",
+    sql: `select e.id, e.kind, e.amount_cents, coalesce(d.total, 0) as drawn, debt.amount_cents as debt
+            from credits.entries e
+            left join (select entry_id, sum(amount_cents) as total from credits.lot_draws group by entry_id) d
+              on d.entry_id = e.id
+            left join credits.lots debt on debt.entry_id = e.id and debt.amount_cents < 0
+           where e.amount_cents < 0
+             and -e.amount_cents <> coalesce(d.total, 0) - coalesce(debt.amount_cents, 0)`,
+  },
+  {
+    invariant: "lots: nothing draws from a lot after its expiry entry",
+    sql: `select l.id, x.id as expiry_entry, d.entry_id as later_draw
+            from credits.lots l
+            join credits.entries x on x.idempotency_key = 'lot:' || l.id || ':expiry'
+            join credits.lot_draws d on d.lot_id = l.id and d.entry_id > x.id`,
+  },
+  {
+    invariant:
+      "lots: no spend or hold takes from a lot past its expiry (a settlement may charge what its hold reserved)",
+    sql: `select l.id, l.expires_at, e.id as entry, e.kind, e.created_at
+            from credits.lot_draws d
+            join credits.lots l on l.id = d.lot_id
+            join credits.entries e on e.id = d.entry_id
+           where l.expires_at <= e.created_at and e.amount_cents < 0
+             and e.kind not in ('refund', 'dispute', 'expiry') and e.idempotency_key not like 'hold:%:settle'
+          union all
+          select l.id, l.expires_at, h.id, 'hold', h.created_at
+            from credits.hold_lots p
+            join credits.lots l on l.id = p.lot_id
+            join credits.holds h on h.id = p.hold_id
+           where l.expires_at <= h.created_at`,
+  },
 ];
 
 export async function findInvariantViolations(pool: Pool): Promise<string[]> {
@@ -72,7 +137,7 @@ export async function findVisibilityViolations(pool: Pool, userId: string): Prom
       "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
       [JSON.stringify({ sub: userId, role: "authenticated" })],
     );
-    for (const table of ["accounts", "entries", "holds"]) {
+    for (const table of ["accounts", "entries", "holds", "lots", "lot_draws", "hold_lots"]) {
       const { rows } = await client.query(
         `select count(*)::int as others from credits.${table} where user_id <> $1`,
         [userId],

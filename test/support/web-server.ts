@@ -44,7 +44,11 @@ export async function startWebServer(environmentOverrides: Record<string, string
     DATABASE_URL: database.url,
   });
   const logger = createLogger(config.logLevel);
-  const ledger = createLedger({ pool: database.pool, holdTtlSeconds: config.holdTtlSeconds });
+  const ledger = createLedger({
+    pool: database.pool,
+    holdTtlSeconds: config.holdTtlSeconds,
+    lotDays: config,
+  });
   const app = createApp({ config, pool: database.pool, logger, ledger });
   const server = await new Promise<ReturnType<typeof serve>>((done) => {
     const listening = serve({ fetch: app.fetch, port }, () => done(listening));

@@ -24,7 +24,11 @@ export async function startWebhookHarness() {
     STRIPE_WEBHOOK_SECRET: webhookSecret,
   });
   const logger = createLogger("silent");
-  const ledger = createLedger({ pool: database.pool, holdTtlSeconds: config.holdTtlSeconds });
+  const ledger = createLedger({
+    pool: database.pool,
+    holdTtlSeconds: config.holdTtlSeconds,
+    lotDays: config,
+  });
   const app = createApp({ config, pool: database.pool, logger, ledger });
   const context: BillingContext = { config, pool: database.pool, logger, ledger, stripe: undefined };
 

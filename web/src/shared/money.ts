@@ -25,6 +25,8 @@ const kindWords: Record<EntryKind, string> = {
   dispute: "Payment disputed",
   dispute_reversal: "Dispute won",
   adjustment: "Adjustment",
+  promo_code: "Promo code",
+  expiry: "Credits expired",
 };
 
 /**

@@ -1,0 +1,94 @@
+import { type Pool, transaction } from "../db/pool.js";
+import { statement } from "../db/statement.js";
+import { runAtomic, type Target } from "./execute.js";
+import { fail, ok } from "./results.js";
+import type { EntryKind, LotCategory, Result } from "./types.js";
+import { checkAmount, checkUserId } from "./validate.js";
+
+const dayMs = 86_400_000;
+const promoKinds: readonly EntryKind[] = ["signup_bonus", "promo_code"];
+
+/** How long the lots of each category last: PROMO_CREDIT_DAYS, and PAID_CREDIT_DAYS (undefined: forever). */
+export type LotDays = { promoCreditDays: number; paidCreditDays: number | undefined };
+
+/**
+ * The lot a grant makes: the category the caller names or its kind implies, and when it expires:
+ * the caller's date (null: never), else the category's days from now.
+ */
+export function lotOf(
+  days: LotDays,
+  input: { kind: EntryKind; category?: LotCategory; expiresAt?: Date | null },
+): Result<{ category: LotCategory; expiresAt: Date | null }> {
+  const category = input.category ?? (promoKinds.includes(input.kind) ? "promo" : "paid");
+  if (category !== "paid" && category !== "promo") {
+    return fail("INVALID_ARGUMENT", "category must be paid or promo.");
+  }
+  if (input.expiresAt !== undefined && input.expiresAt !== null) {
+    const time = input.expiresAt instanceof Date ? input.expiresAt.getTime() : Number.NaN;
+    // A date already past is allowed (the lot is swept at once): a retried grant must still replay.
+    if (!Number.isFinite(time)) {
+      return fail("INVALID_ARGUMENT", "expiresAt must be a date, or null for credit that never expires.");
+    }
+    return ok({ category, expiresAt: input.expiresAt });
+  }
+  if (input.expiresAt === null) return ok({ category, expiresAt: null });
+  const lifetimeDays = category === "promo" ? days.promoCreditDays : days.paidCreditDays;
+  return ok({
+    category,
+    expiresAt: lifetimeDays === undefined ? null : new Date(Date.now() + lifetimeDays * dayMs),
+  });
+}
+
+const expireStatement = statement("ledger_expire_lots", "select credits.expire_lots($1::int) as expired");
+
+/** Removes what is left of lots past their expiry (at most `limit`); see credits.expire_lots. */
+export async function expireLots(
+  target: Target,
+  input: { limit?: number } = {},
+): Promise<{ expired: number }> {
+  const limit = Math.min(Math.max(Math.trunc(input.limit ?? 1_000), 1), 10_000);
+  const [row] = await runAtomic<{ expired: number }>(target, expireStatement, [limit]);
+  return { expired: row?.expired ?? 0 };
+}
+
+/**
+ * Sets the monthly cap on usage. The account is locked first, so this month's usage, summed from the
+ * entries by the next statement (a fresh snapshot), misses no spend that raced it; from then on the
+ * usage entries keep the count (0013_credit_lots.sql).
+ */
+export async function setSpendLimit(
+  pool: Pool,
+  input: { userId: string; monthlyLimitCents: number | null },
+): Promise<Result<{ spendLimitCents: number | null; monthUsageCents: number }>> {
+  const problem =
+    checkUserId(input.userId) ??
+    (input.monthlyLimitCents === null ? null : checkAmount(input.monthlyLimitCents, 0));
+  if (problem) return problem;
+  return transaction(pool, async (client) => {
+    const locked = await client.query("select 1 from credits.accounts where user_id = $1 for no key update", [
+      input.userId,
+    ]);
+    if (locked.rowCount === 0) {
+      return fail(
+        "ACCOUNT_NOT_FOUND",
+        `No credits account for user ${input.userId}; it is created on first sign-in.`,
+      );
+    }
+    const { rows } = await client.query<{ spend_limit_cents: number | null; month_usage_cents: number }>(
+      `update credits.accounts
+          set spend_limit_cents = $2,
+              month_usage_cents = (select coalesce(-sum(amount_cents), 0) from credits.entries
+                                    where user_id = $1 and kind = 'usage' and created_at >= credits.month_start()),
+              usage_month = credits.this_month(),
+              updated_at = now()
+        where user_id = $1
+       returning spend_limit_cents, month_usage_cents`,
+      [input.userId, input.monthlyLimitCents],
+    );
+    const row = rows[0];
+    return ok({
+      spendLimitCents: row?.spend_limit_cents == null ? null : Number(row.spend_limit_cents),
+      monthUsageCents: Number(row?.month_usage_cents ?? 0),
+    });
+  });
+}
