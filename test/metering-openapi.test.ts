@@ -39,6 +39,7 @@ describe("GET /v1/openapi.json", () => {
         "PUT /v1/customers/{id}",
         "GET /v1/customers/{id}",
         "GET /v1/customers/{id}/entries",
+        "PUT /v1/customers/{id}/spend-limit",
         "POST /v1/holds",
         "POST /v1/holds/{id}/settle",
         "POST /v1/holds/{id}/release",
@@ -124,6 +125,11 @@ describe("every documented route answers as documented", () => {
     await check("getCustomer", { method: "GET", path: "/v1/customers/nobody" }, 404);
     await check("listEntries", { method: "GET", path: `/v1/customers/${id}/entries?limit=5` }, 200);
     await check("listEntries", { method: "GET", path: `/v1/customers/${id}/entries?limit=0` }, 400);
+
+    const limit = { method: "PUT", path: `/v1/customers/${id}/spend-limit` };
+    await check("setSpendLimit", { ...limit, body: { monthlyLimitCents: 1_000 } }, 200);
+    await check("setSpendLimit", { ...limit, body: { monthlyLimitCents: null } }, 200);
+    await check("setSpendLimit", { ...limit, body: { monthlyLimitCents: -1 } }, 400);
 
     const holdBody = { customer: id, amountCents: 20, description: "poem" };
     const hold = await check(

@@ -9,6 +9,7 @@ export type MailKind =
   | "existing-account"
   | "password-changed"
   | "account-deleted"
+  | "auto-topup-failed"
   | "receipt"
   | "low-balance"
   | "credits-expiring";

@@ -15,6 +15,14 @@ const examples: Record<MailKind, Record<string, unknown>> = {
   "existing-account": { name: "Ada", signInUrl: `${appUrl}/`, resetUrl: `${appUrl}/forgot-password` },
   "password-changed": { name: "Ada", resetUrl: `${appUrl}/forgot-password` },
   "account-deleted": { name: "Ada" },
+  "auto-topup-failed": {
+    name: null,
+    amountCents: 500,
+    currency: "usd",
+    reason: "Your bank asks you to confirm this payment yourself.",
+    url: "/account#auto-top-up",
+    turnedOff: false,
+  },
   receipt: {
     name: "Ada",
     amountCents: 700,

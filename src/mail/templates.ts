@@ -36,6 +36,14 @@ const schemas = {
   "existing-account": z.object({ name, signInUrl: link, resetUrl: link }),
   "password-changed": z.object({ name, resetUrl: link }),
   "account-deleted": z.object({ name }),
+  "auto-topup-failed": z.object({
+    name,
+    amountCents: z.number().int().min(1).max(100_000_000),
+    currency: z.string().regex(/^[a-z]{3}$/, "must be a three-letter ISO code in lower case"),
+    reason: z.string().min(1).max(500),
+    url: link,
+    turnedOff: z.boolean(),
+  }),
   receipt: z.object({
     name,
     amountCents: z.number().int().min(1).max(100_000_000),
@@ -133,6 +141,25 @@ const templates: Templates = {
       { link: { label: "You are welcome to sign up again at any time", url: url("/") } },
     ],
   }),
+  "auto-topup-failed": (data, url) => {
+    const amount = formatCents(data.amountCents, data.currency);
+    return {
+      subject: data.turnedOff
+        ? "Auto top-up is off: your payment did not go through"
+        : `Your ${amount} auto top-up did not go through`,
+      blocks: [
+        {
+          paragraph: `Coinslot tried to buy ${amount} of credits with your saved card, as your auto top-up asks, and the payment did not go through. ${data.reason}`,
+        },
+        { link: { label: `Pay ${amount} yourself`, url: url(data.url) } },
+        {
+          paragraph: data.turnedOff
+            ? "After three failed payments in a row, auto top-up turned itself off. Turn it on again in your account settings once your card works."
+            : "Until you do, or for a few hours, no new top-up is tried, so your card is not asked again and again.",
+        },
+      ],
+    };
+  },
   receipt: (data, url) => ({
     subject: `Your Coinslot receipt: ${formatCents(data.amountCents, data.currency)} of credits`,
     blocks: [

@@ -78,6 +78,19 @@ export const meteringApi = {
       ...errors(["INVALID_REQUEST", "CUSTOMER_NOT_FOUND"], { body: false }),
     },
   }),
+  setSpendLimit: createRoute({
+    method: "put",
+    path: "/v1/customers/{id}/spend-limit",
+    summary: "Cap what the customer may use in a calendar month",
+    description:
+      "A hold or usage that would take this month's usage (UTC) past the limit is refused with 402 SPEND_LIMIT_REACHED. null removes the limit.",
+    security,
+    request: { params: z.object({ id: schemas.customerId }), body: body(schemas.spendLimitInput) },
+    responses: {
+      200: json(schemas.spendLimitView, "The limit now, with this month's usage"),
+      ...errors([...readBody, "CUSTOMER_NOT_FOUND"], { body: true }),
+    },
+  }),
   createHold: createRoute({
     method: "post",
     path: "/v1/holds",

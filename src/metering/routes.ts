@@ -18,6 +18,7 @@ import {
   idempotencyKeyHeader,
   pageInput,
   settleInput,
+  spendLimitInput,
   usageInput,
 } from "./schemas.js";
 import { chargeUsage, ledgerKey, release, requireMeteringHold, settle } from "./spending.js";
@@ -78,6 +79,17 @@ export function meteringRoutes(dependencies: Dependencies): Hono<MeteringEnv> {
     const { limit, cursor } = parseInput(pageInput, context.req.query());
     const page = await readEntryPage({ pool }, { userId: customer.userId, limit, cursor });
     return context.json(publicEntryPage(page));
+  });
+
+  routes.put("/v1/customers/:id/spend-limit", async (context) => {
+    const customer = await requireCustomer(pool, context.req.param("id"));
+    const { monthlyLimitCents } = parseInput(spendLimitInput, await readJson(context));
+    const set = unwrap(await ledger.setSpendLimit({ userId: customer.userId, monthlyLimitCents }));
+    return context.json({
+      customer: customer.id,
+      monthlyLimitCents: set.spendLimitCents,
+      monthUsageCents: set.monthUsageCents,
+    });
   });
 
   routes.post("/v1/holds", async (context) => {

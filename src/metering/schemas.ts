@@ -130,3 +130,26 @@ export const usageView = z
   .meta({ id: "UsageCharge" });
 
 export const checkoutView = z.object({ url: z.url() }).meta({ id: "Checkout" });
+
+export const spendLimitInput = z
+  .object({
+    monthlyLimitCents: z
+      .number({ error: "must be a whole number of cents, or null for no limit" })
+      .int("must be a whole number of cents")
+      .min(0, "must not be negative")
+      .max(maxCents, `must be at most ${maxCents}`)
+      .nullable()
+      .meta({ description: "The most the customer may use in a calendar month (UTC); null: no limit." }),
+  })
+  .meta({ id: "SpendLimitInput" });
+
+export const spendLimitView = z
+  .object({
+    customer: z.string(),
+    monthlyLimitCents: z.number().int().nullable(),
+    monthUsageCents: z
+      .number()
+      .int()
+      .meta({ description: "Used this calendar month (UTC), held credit included." }),
+  })
+  .meta({ id: "SpendLimit" });
