@@ -47,8 +47,13 @@ describe("GET /api/ledger", () => {
       "description",
       "id",
       "kind",
+      "lots",
     ]);
     expect(entries[0]?.description).toBe("grant 4");
+    // Each credit names the lot it made: the welcome credit is promotional and expires.
+    expect(entries.at(-1)?.lots).toEqual([
+      { lotId: expect.any(String), category: "promo", amountCents: 50, expiresAt: expect.any(String) },
+    ]);
   });
 
   it("pages with limit and cursor without gaps or repeats", async () => {

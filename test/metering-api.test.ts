@@ -223,6 +223,7 @@ describe("customers", () => {
       "description",
       "id",
       "kind",
+      "lots",
     ]);
     const second = await metering.call(
       "GET",

@@ -15,6 +15,7 @@ async function seed(user: { id: string; email: string }) {
   const sql = `
     insert into credits.accounts (user_id, email, balance_cents) values ($1, $2, 500);
     insert into credits.entries (user_id, amount_cents, kind, idempotency_key) values ($1, 500, 'purchase', $1 || '-purchase');
+    insert into credits.entries (user_id, amount_cents, kind, idempotency_key) values ($1, -5, 'usage', $1 || '-usage');
     insert into credits.holds (user_id, amount_cents, idempotency_key, expires_at) values ($1, 10, $1 || '-hold', now() + interval '5 minutes');
     insert into credits.payments (checkout_session_id, user_id, amount_cents, currency, status) values ($1 || '-cs', $1, 500, 'usd', 'paid');
     insert into credits.stripe_events (event_id, type, user_id) values ($1 || '-evt', 'checkout.session.completed', $1);
@@ -117,7 +118,7 @@ describe("credits.entries", () => {
     const truncate = await errorCodeOf(() => database.pool.query("truncate credits.entries cascade"));
     expect([update, remove, truncate]).toEqual(["23001", "23001", "23001"]);
     const count = await database.pool.query("select count(*)::int as n from credits.entries");
-    expect(count.rows[0].n).toBe(2);
+    expect(count.rows[0].n).toBe(4);
   });
 
   it("refuses a zero amount and negative held credit", async () => {

@@ -4,7 +4,7 @@ import type { AuthedEnv } from "../auth/types.js";
 import { withUser } from "../db/with-user.js";
 import type { Dependencies } from "../dependencies.js";
 import { parseInput } from "../kit/validation.js";
-import { findBalance, maxPageSize, publicEntryPage, readEntryPage } from "../ledger/index.js";
+import { findCreditSummary, maxPageSize, publicEntryPage, readEntryPage } from "../ledger/index.js";
 
 const largestBigint = 2n ** 63n - 1n;
 
@@ -22,7 +22,8 @@ const pageInput = z.object({
 });
 
 /**
- * The signed-in person's own account: `GET /api/me` (who they are, balance and held credit) and
+ * The signed-in person's own account: `GET /api/me` (who they are, balance and held credit, the
+ * credit that expires next, the spend limit and this month's usage) and
  * `GET /api/ledger?limit=&cursor=` (their entries, newest first, in the contract's shape). Both read
  * through withUser, so row-level security, not a WHERE clause, is what keeps other people's rows out.
  * Mounted after auth's gate, which puts `user` on the context.
@@ -35,11 +36,14 @@ export function accountRoutes({ pool }: Pick<Dependencies, "pool">): Hono<Authed
 
   routes.get("/api/me", async (context) => {
     const user = context.get("user");
-    const balance = await withUser(pool, user, (client) => findBalance({ pool, client }, user.id));
+    const summary = await withUser(pool, user, (client) => findCreditSummary({ pool, client }, user.id));
     return context.json({
       user,
-      balanceCents: balance?.balanceCents ?? 0,
-      heldCents: balance?.heldCents ?? 0,
+      balanceCents: summary?.balanceCents ?? 0,
+      heldCents: summary?.heldCents ?? 0,
+      nextExpiry: summary?.nextExpiry ?? null,
+      spendLimitCents: summary?.spendLimitCents ?? null,
+      monthUsageCents: summary?.monthUsageCents ?? 0,
     });
   });
 

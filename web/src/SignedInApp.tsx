@@ -110,6 +110,7 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
             <BalanceCard
               balanceCents={me.balanceCents}
               heldCents={Math.max(me.heldCents, streamingHeldCents)}
+              nextExpiry={me.nextExpiry ?? null}
               currency={currency}
             />
             <BuyCredits config={config} />

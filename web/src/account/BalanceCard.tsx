@@ -1,13 +1,15 @@
-import { formatCents } from "../shared/money.js";
+import { formatCents, formatDate } from "../shared/money.js";
 
-/** The balance, always in view: what is left, and what an answer in progress is holding. */
+/** The balance, always in view: what is left, what an answer in progress is holding, and what expires next. */
 export function BalanceCard({
   balanceCents,
   heldCents,
+  nextExpiry,
   currency,
 }: {
   balanceCents: number;
   heldCents: number;
+  nextExpiry: { amountCents: number; expiresAt: string } | null;
   currency: string;
 }) {
   return (
@@ -23,6 +25,11 @@ export function BalanceCard({
         <p className="held" data-testid="held">
           <span className="pulse" aria-hidden="true" />
           {formatCents(heldCents, currency)} held for the answer in progress
+        </p>
+      ) : null}
+      {nextExpiry ? (
+        <p className="muted small" data-testid="next-expiry">
+          {formatCents(nextExpiry.amountCents, currency)} expires {formatDate(nextExpiry.expiresAt)}
         </p>
       ) : null}
       {balanceCents < 0 ? (

@@ -14,7 +14,15 @@ export type PublicConfig = {
 
 export type User = { id: string; email: string; name: string; emailVerified: boolean; isAdmin: boolean };
 
-export type Me = { user: User; balanceCents: number; heldCents: number };
+export type Me = {
+  user: User;
+  balanceCents: number;
+  heldCents: number;
+  /** The credit that expires soonest and when (ISO), or null when none of it expires. */
+  nextExpiry?: { amountCents: number; expiresAt: string } | null;
+  spendLimitCents?: number | null;
+  monthUsageCents?: number;
+};
 
 /** A ledger entry as JSON: not the server's `Entry`, whose dates are `Date`s and which carries more. */
 export type Entry = {
@@ -24,6 +32,15 @@ export type Entry = {
   description: string;
   createdAt: string;
   reference?: string | null;
+  /** The lot a credit made, or the lots a debit took from. */
+  lots?: EntryLot[];
+};
+
+export type EntryLot = {
+  lotId: string;
+  category: "paid" | "promo";
+  amountCents: number;
+  expiresAt: string | null;
 };
 
 export type EntryPage = { entries: Entry[]; nextCursor: string | null };
