@@ -8,8 +8,6 @@ import { type Config, ConfigError, loadConfig } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
 import { readEnvironment } from "./environment.js";
-import { startAutoTopUpWorker } from "./billing/auto-topup-worker.js";
-import { createBillingContext } from "./billing/context.js";
 import { createApp } from "./http/app.js";
 import { createLedger, startHoldSweeper } from "./ledger/index.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -101,14 +99,6 @@ async function start(config: Config, logger: Logger): Promise<void> {
   // Sends the mail outbox (SMTP, or marks it kept in the local mailbox) until shutdown; logs where it goes.
   const mailSender = startMailSender({ pool: database.pool, logger, config });
   cleanups.push(() => mailSender.stop());
-  // Charges the auto top-ups that spends started (saved card, off-session) until shutdown.
-  const autoTopUps = startAutoTopUpWorker(
-    createBillingContext({ config, pool: database.pool, logger, ledger }),
-  );
-  cleanups.push(() => autoTopUps.stop());
-  // Mails low-balance alerts and, a week ahead, credit about to expire; safe on several servers.
-  const alertJobs = startAlertJobs({ pool: database.pool, logger, currency: config.currency });
-  cleanups.push(() => alertJobs.stop());
   // Charges the auto top-ups that spends started (saved card, off-session) until shutdown.
   const autoTopUps = startAutoTopUpWorker(
     createBillingContext({ config, pool: database.pool, logger, ledger }),

@@ -52,14 +52,6 @@ const schemas = {
     reference: z.string().min(1).max(255),
     balanceCents: z.number().int().min(-100_000_000_000).max(100_000_000_000),
   }),
-} satisfies Record<MailKind, z.ZodType>;
-
-type DataOf<Kind extends MailKind> = z.infer<(typeof schemas)[Kind]>;
-
-/** A link in a message: absolute (relative ones are resolved against APP_URL), http or https only. */
-function absolute(url: string, appUrl: string): string {
-  const parsed = URL.canParse(url, appUrl) ? new URL(url, appUrl) : null;
-  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
   "low-balance": z.object({
     name,
     currency: z.string().regex(/^[a-z]{3}$/, "must be a three-letter ISO code in lower case"),
@@ -72,6 +64,14 @@ function absolute(url: string, appUrl: string): string {
     amountCents: z.number().int().min(1).max(100_000_000),
     expiresAt: z.iso.datetime({ offset: true }),
   }),
+} satisfies Record<MailKind, z.ZodType>;
+
+type DataOf<Kind extends MailKind> = z.infer<(typeof schemas)[Kind]>;
+
+/** A link in a message: absolute (relative ones are resolved against APP_URL), http or https only. */
+function absolute(url: string, appUrl: string): string {
+  const parsed = URL.canParse(url, appUrl) ? new URL(url, appUrl) : null;
+  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
     throw new MailDataError(`the link ${JSON.stringify(url.slice(0, 100))} is not an http(s) URL`);
   }
   return parsed.toString();
@@ -176,33 +176,6 @@ const templates: Templates = {
       { link: { label: "See every purchase and charge in your history", url: url("/history") } },
     ],
   }),
-};
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.join(".") || "data"}: ${issue.message}`)
-    .join("; ")
-    .slice(0, 300);
-}
-
-/**
- * The subject and both bodies of a message of `kind`, from its outbox `data`. Links come out
- * absolute, every value escaped in the HTML. Throws MailDataError when `data` does not fit the kind.
- *
- * @example
- * renderMail("verify-email", { name: "Ada", url: "https://credits.example.com/api/auth/verify-email?token=t" }, { appUrl: "https://credits.example.com" });
- * // { subject: "Confirm your email address for Coinslot", text: "Hello Ada,\n\n...", html: "<!doctype html>..." }
- */
-export function renderMail(kind: MailKind, data: unknown, options: { appUrl: string }): RenderedMail {
-  const schema: z.ZodType = schemas[kind];
-  if (!schema) throw new MailDataError(`there is no template for the kind ${JSON.stringify(kind)}`);
-  const parsed = schema.safeParse(data);
-  if (!parsed.success) {
-    throw new MailDataError(`the data does not fit the ${kind} template (${describeIssues(parsed.error)})`);
-  }
-  const template = templates[kind] as (data: unknown, url: (link: string) => string) => Content;
-  const content = template(parsed.data, (link) => absolute(link, options.appUrl));
-  const person = (parsed.data as { name?: string | null }).name?.trim();
   "low-balance": (data, url) => ({
     subject: `Your Coinslot credit is low: ${formatCents(data.availableCents, data.currency)} left`,
     blocks: [
@@ -231,5 +204,32 @@ export function renderMail(kind: MailKind, data: unknown, options: { appUrl: str
       { link: { label: "See your balance", url: url("/") } },
     ],
   }),
+};
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.join(".") || "data"}: ${issue.message}`)
+    .join("; ")
+    .slice(0, 300);
+}
+
+/**
+ * The subject and both bodies of a message of `kind`, from its outbox `data`. Links come out
+ * absolute, every value escaped in the HTML. Throws MailDataError when `data` does not fit the kind.
+ *
+ * @example
+ * renderMail("verify-email", { name: "Ada", url: "https://credits.example.com/api/auth/verify-email?token=t" }, { appUrl: "https://credits.example.com" });
+ * // { subject: "Confirm your email address for Coinslot", text: "Hello Ada,\n\n...", html: "<!doctype html>..." }
+ */
+export function renderMail(kind: MailKind, data: unknown, options: { appUrl: string }): RenderedMail {
+  const schema: z.ZodType = schemas[kind];
+  if (!schema) throw new MailDataError(`there is no template for the kind ${JSON.stringify(kind)}`);
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    throw new MailDataError(`the data does not fit the ${kind} template (${describeIssues(parsed.error)})`);
+  }
+  const template = templates[kind] as (data: unknown, url: (link: string) => string) => Content;
+  const content = template(parsed.data, (link) => absolute(link, options.appUrl));
+  const person = (parsed.data as { name?: string | null }).name?.trim();
   return renderLetter({ ...content, name: person || null, appUrl: options.appUrl });
 }
