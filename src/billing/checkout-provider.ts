@@ -27,6 +27,8 @@ export type CheckoutProvider = {
     amountCents: number;
     idempotencyKey: string;
     returnUrl?: string;
+    /** Also saves the card to this Stripe customer for off-session payments (auto top-up). */
+    saveCardFor?: string;
   }): Promise<OpenedCheckout>;
   /**
    * Whether asking about this session can tell the success page more than the database already

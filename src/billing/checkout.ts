@@ -1,9 +1,9 @@
 import type { SessionUser } from "../auth/types.js";
 import { transaction } from "../db/pool.js";
 import { AppError } from "../kit/errors.js";
+import { fulfilPayment } from "./auto-topup-outcomes.js";
 import { type Buyer, checkoutProvider, type OpenedCheckout } from "./checkout-provider.js";
 import type { BillingContext } from "./context.js";
-import { fulfilCheckout } from "./fulfil.js";
 import { findPayment, insertPendingPayment, type Payment, type PaymentAttention } from "./payments.js";
 
 /**
@@ -15,14 +15,15 @@ import { findPayment, insertPendingPayment, type Payment, type PaymentAttention 
  */
 export async function startCheckout(
   context: BillingContext,
-  input: { user: Buyer; amountCents: number; requestKey: string; returnUrl?: string },
+  input: { user: Buyer; amountCents: number; requestKey: string; returnUrl?: string; saveCardFor?: string },
 ): Promise<OpenedCheckout> {
-  const { user, amountCents, returnUrl } = input;
+  const { user, amountCents, returnUrl, saveCardFor } = input;
   const checkout = await checkoutProvider(context).createSession({
     user,
     amountCents,
     idempotencyKey: `checkout:${user.id}:${input.requestKey}`,
     returnUrl,
+    saveCardFor,
   });
   await insertPendingPayment(context.pool, {
     checkoutSessionId: checkout.checkoutSessionId,
@@ -85,7 +86,7 @@ export async function confirmCheckout(
     const facts = await provider.lookUpSession(checkoutSessionId);
     if (!facts) throw notFound;
     // A session naming someone else is kept for attention by the same path as the webhook's.
-    await transaction(context.pool, (client) => fulfilCheckout(context, client, facts));
+    await transaction(context.pool, (client) => fulfilPayment(context, client, facts));
   }
   const payment = settled ? known : await findPayment(context.pool, checkoutSessionId);
   if (!payment || payment.userId !== input.user.id) throw notFound;

@@ -1,6 +1,7 @@
 import { type PoolClient, transaction } from "../db/pool.js";
+import { fulfilPayment, topUpFailed, topUpSucceeded } from "./auto-topup-outcomes.js";
 import type { BillingContext } from "./context.js";
-import { fulfilCheckout, reconcileClawbacks } from "./fulfil.js";
+import { reconcileClawbacks } from "./fulfil.js";
 import {
   lockPaymentByIntent,
   lockPaymentIntent,
@@ -20,7 +21,7 @@ export type EventOutcome = string;
 type Handler = (context: BillingContext, client: PoolClient, event: Stripe.Event) => Promise<EventOutcome>;
 
 async function completed(context: BillingContext, client: PoolClient, event: Stripe.Event) {
-  return fulfilCheckout(context, client, checkoutFacts(event.data.object as Stripe.Checkout.Session));
+  return fulfilPayment(context, client, checkoutFacts(event.data.object as Stripe.Checkout.Session));
 }
 
 /** A failed or expired session is recorded so the UI can say so; it never touches credits. */
@@ -84,6 +85,9 @@ const handlers: Record<string, Handler> = {
   "checkout.session.async_payment_succeeded": completed,
   "checkout.session.async_payment_failed": closedWith("failed"),
   "checkout.session.expired": closedWith("expired"),
+  // Auto top-ups are PaymentIntents of their own, credited through the same purchase path.
+  "payment_intent.succeeded": topUpSucceeded,
+  "payment_intent.payment_failed": topUpFailed,
   "charge.refunded": refunded,
   "charge.dispute.created": disputed,
   "charge.dispute.updated": disputed,

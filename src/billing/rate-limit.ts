@@ -3,7 +3,7 @@ import { type AttemptCount, countAttempt as countSubjectAttempt } from "../db/ra
 import { AppError } from "../kit/errors.js";
 
 /** What a person does that reaches Stripe and writes a row; each has its own count. */
-export type CheckoutAction = "checkout" | "checkout_confirm";
+export type CheckoutAction = "checkout" | "checkout_confirm" | "auto_topup";
 
 export type { AttemptCount } from "../db/rate-limit.js";
 

@@ -7,6 +7,7 @@ import type { Dependencies } from "../dependencies.js";
 import { AppError } from "../kit/errors.js";
 import { parseInput, readJson } from "../kit/validation.js";
 import { topupProblem } from "./amount.js";
+import { autoTopUpRoutes } from "./auto-topup-routes.js";
 import { confirmCheckout, startCheckout } from "./checkout.js";
 import { checkoutNotConfigured, checkoutProvider } from "./checkout-provider.js";
 import { type BillingContext, createBillingContext } from "./context.js";
@@ -107,6 +108,7 @@ export function billingRoutes(dependencies: Dependencies): Hono<AuthedEnv> {
   app.route("/", webhookRoutes(context));
   app.route("/", simulatorRoutes(context));
   app.route("/", accountRoutes(context));
+  app.route("/", autoTopUpRoutes(context));
   app.route("/", purchaseRoutes(dependencies));
   return app;
 }

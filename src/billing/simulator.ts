@@ -1,5 +1,7 @@
 import { type Context, Hono } from "hono";
 import { formatCents } from "./amount.js";
+import { cardSavingSessionOwner, findSettings, saveSettings } from "./auto-topup-repo.js";
+import { simulatedPaymentMethod } from "./auto-topup-simulated.js";
 import type { BillingContext } from "./context.js";
 import { findPayment, type Payment } from "./payments.js";
 import { allowedReturnUrl, returnUrlFor } from "./return-url.js";
@@ -26,24 +28,60 @@ ${body}
 </html>`;
 }
 
-function checkoutPage(payment: Payment, returnUrl: string | null): string {
+// Stripe's test numbers, as Checkout in test mode takes them; see auto-topup-simulated.ts.
+const cardField = `<p><label>Card number (saved for auto top-up)<br>
+<input name="card" value="4242 4242 4242 4242" autocomplete="off" inputmode="numeric" maxlength="23"
+ style="font-size:1rem;padding:.4rem;width:16rem"></label></p>
+<p style="font-size:.9rem;color:#555">4242 4242 4242 4242 always pays; 4000 0027 6000 3184 always asks
+the cardholder to authenticate (here, on the page, that succeeds; later, without you, it cannot);
+4000 0000 0000 0002 is always declined later.</p>`;
+
+function checkoutPage(payment: Payment, returnUrl: string | null, savesCard: boolean): string {
   const id = escapeHtml(payment.checkoutSessionId);
   const query = returnUrl ? escapeHtml(`?return=${encodeURIComponent(returnUrl)}`) : "";
   const amount = escapeHtml(formatCents(payment.amountCents, payment.currency));
-  const action = (verb: string, label: string, style: string) =>
-    `<form method="post" action="/simulator/checkout/${id}/${verb}${query}" style="display:inline">
+  const action = (verb: string, label: string, style: string, fields = "") =>
+    `<form method="post" action="/simulator/checkout/${id}/${verb}${query}" style="display:inline">${fields}
 <button type="submit" style="${style};padding:.6rem 1.4rem;border-radius:.4rem;font-size:1rem">${label}</button></form>`;
   return page(
     "Test checkout — no real payment",
     `<h1>Test checkout</h1>
 <p>Coinslot credits: <strong>${amount}</strong></p>
-${action("pay", `Pay ${amount} (simulated)`, "background:#2563eb;color:white;border:0")}
+${action("pay", `Pay ${amount} (simulated)`, "background:#2563eb;color:white;border:0", savesCard ? cardField : "")}
 ${action("cancel", "Cancel", "background:white;border:1px solid #999")}`,
   );
 }
 
 function problemPage(message: string): string {
   return page("Test checkout — no real payment", `<h1>Test checkout</h1><p>${escapeHtml(message)}</p>`);
+}
+
+/**
+ * A Checkout that saves a card (auto top-up) records the typed test card as the person's saved one,
+ * as Stripe attaches it to the customer. Answers why not, for a number that is not a test card.
+ */
+async function saveSimulatedCard(
+  context: BillingContext,
+  payment: Payment,
+  httpContext: Context,
+): Promise<string | null> {
+  const owner = await cardSavingSessionOwner(context.pool, payment.checkoutSessionId);
+  if (!owner) return null;
+  const form = await httpContext.req.parseBody();
+  const card = typeof form.card === "string" ? form.card.slice(0, 40) : "4242 4242 4242 4242";
+  const paymentMethodId = simulatedPaymentMethod(card, owner);
+  if (!paymentMethodId) {
+    return "Use one of the test cards listed on the page (4242 4242 4242 4242, 4000 0027 6000 3184 or 4000 0000 0000 0002). Go back and try again.";
+  }
+  const settings = await findSettings(context.pool, owner);
+  if (settings) {
+    await saveSettings(context.pool, {
+      userId: owner,
+      currency: settings.currency,
+      change: { paymentMethodId },
+    });
+  }
+  return null;
 }
 
 /**
@@ -84,7 +122,8 @@ export function simulatorRoutes(context: BillingContext): Hono {
     if (payment.status !== "pending") {
       return httpContext.html(problemPage(`This test checkout is already ${payment.status}.`), 409);
     }
-    return httpContext.html(checkoutPage(payment, returnUrl));
+    const savesCard = (await cardSavingSessionOwner(context.pool, payment.checkoutSessionId)) !== null;
+    return httpContext.html(checkoutPage(payment, returnUrl, savesCard));
   });
 
   app.post("/simulator/checkout/:id/pay", async (httpContext) => {
@@ -93,6 +132,8 @@ export function simulatorRoutes(context: BillingContext): Hono {
       return httpContext.html(problemPage("No such test checkout. Start again from Coinslot."), 404);
     const returnUrl = returnUrlOf(httpContext);
     if (returnUrl === "refused") return httpContext.html(refusedPage, 400);
+    const saved = await saveSimulatedCard(context, payment, httpContext);
+    if (saved) return httpContext.html(problemPage(saved), 400);
     // Paying twice sends a second event for the same session; the webhook credits the session once.
     const delivery = await deliverEvent(config, completedSessionEvent(payment, config));
     if (!delivery.ok) {

@@ -30,7 +30,7 @@ export function stripeCheckout(
   const { config, logger } = context;
   return {
     available: true,
-    async createSession({ user, amountCents, idempotencyKey, returnUrl }) {
+    async createSession({ user, amountCents, idempotencyKey, returnUrl, saveCardFor }) {
       try {
         const session = await stripe.checkout.sessions.create(
           {
@@ -46,10 +46,15 @@ export function stripeCheckout(
               },
             ],
             client_reference_id: user.id,
-            customer_email: user.email,
+            // Saving the card for auto top-up needs the customer it is saved to (then Checkout
+            // takes the email from it); otherwise the email only fills in the form.
+            ...(saveCardFor ? { customer: saveCardFor } : { customer_email: user.email }),
             metadata: { user_id: user.id },
             // Refund and dispute events carry the charge, not the session: the user id rides along.
-            payment_intent_data: { metadata: { user_id: user.id } },
+            payment_intent_data: {
+              metadata: { user_id: user.id },
+              ...(saveCardFor && { setup_future_usage: "off_session" as const }),
+            },
             // Stripe then keeps an invoice for the payment and emails its own receipt with it, beside
             // Coinslot's receipt (mail kind "receipt"), so a buyer has a document Stripe can vouch for.
             invoice_creation: { enabled: true },
