@@ -16,7 +16,7 @@ const examples: Record<MailKind, Record<string, unknown>> = {
   "password-changed": { name: "Ada", resetUrl: `${appUrl}/forgot-password` },
   "account-deleted": { name: "Ada" },
   "auto-topup-failed": {
-    name: null,
+    name: "Ada",
     amountCents: 500,
     currency: "usd",
     reason: "Your bank asks you to confirm this payment yourself.",

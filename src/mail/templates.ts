@@ -145,8 +145,8 @@ const templates: Templates = {
     const amount = formatCents(data.amountCents, data.currency);
     return {
       subject: data.turnedOff
-        ? "Auto top-up is off: your payment did not go through"
-        : `Your ${amount} auto top-up did not go through`,
+        ? "Coinslot auto top-up is off: your payment did not go through"
+        : `Your Coinslot auto top-up of ${amount} did not go through`,
       blocks: [
         {
           paragraph: `Coinslot tried to buy ${amount} of credits with your saved card, as your auto top-up asks, and the payment did not go through. ${data.reason}`,
