@@ -3,12 +3,14 @@ import { BalanceCard } from "./account/BalanceCard.js";
 import { BuyCredits } from "./account/BuyCredits.js";
 import { CheckoutNotice } from "./account/CheckoutNotice.js";
 import { useCheckoutReturn } from "./account/checkout-return.js";
+import { RedeemCode } from "./account/RedeemCode.js";
 import { AdminPage } from "./admin/AdminPage.js";
 import { type ChatMessageWithCost, ChatPanel } from "./chat/ChatPanel.js";
 import { ConversationsPanel } from "./history/ConversationsPanel.js";
 import { HistoryPanel } from "./history/HistoryPanel.js";
 import { KeysPage } from "./keys/KeysPage.js";
 import { AccountPage } from "./settings/AccountPage.js";
+import { AlertsBanner } from "./settings/AlertsBanner.js";
 import { VerifyEmailNotice } from "./settings/VerifyEmailNotice.js";
 import { api } from "./shared/api.js";
 import { Notice } from "./shared/Notice.js";
@@ -100,6 +102,7 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
             <CheckoutNotice outcome={checkout.outcome} currency={currency} onDismiss={checkout.dismiss} />
           </div>
         ) : null}
+        <AlertsBanner currency={currency} balanceCents={me.balanceCents} />
         {awaitingVerification && path !== "/account" ? (
           <div className="layout-notice">
             <VerifyEmailNotice email={me.user.email} localMailbox={config.localMailbox} />
@@ -114,6 +117,7 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
               currency={currency}
             />
             <BuyCredits config={config} />
+            <RedeemCode currency={currency} onRedeemed={() => void onRefresh()} />
           </aside>
         )}
         <main className="content" id="main">

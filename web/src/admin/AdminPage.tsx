@@ -3,6 +3,7 @@ import { type ApiError, api } from "../shared/api.js";
 import { formatCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
 import { AccountDetail } from "./AccountDetail.js";
+import { PromoCodes } from "./PromoCodes.js";
 import { ServiceKeys } from "./ServiceKeys.js";
 import { WebhookDeliveries } from "./WebhookDeliveries.js";
 
@@ -86,6 +87,7 @@ export function AdminPage({ currency }: { currency: string }) {
           <p className="empty">Choose an account to see its balance and history.</p>
         </section>
       )}
+      <PromoCodes currency={currency} />
       <ServiceKeys />
       <WebhookDeliveries />
     </div>

@@ -1,7 +1,9 @@
 import type { Me, PublicConfig } from "../shared/types.js";
+import { AlertsSettings } from "./AlertsSettings.js";
 import { ChangePassword } from "./ChangePassword.js";
 import { DeleteAccount } from "./DeleteAccount.js";
 import { Purchases } from "./Purchases.js";
+import { SpendLimit } from "./SpendLimit.js";
 import { VerifyEmailNotice } from "./VerifyEmailNotice.js";
 
 /** `/account`: who the person is, their purchases and receipts, password, and deleting the account. */
@@ -31,6 +33,8 @@ export function AccountPage({
         <VerifyEmailNotice email={me.user.email} localMailbox={config.localMailbox} />
       )}
       <Purchases currency={config.currency} />
+      <SpendLimit currency={config.currency} />
+      <AlertsSettings currency={config.currency} />
       <ChangePassword />
       <DeleteAccount onDeleted={onDeleted} />
     </div>
