@@ -1,5 +1,6 @@
 import type { Me, PublicConfig } from "../shared/types.js";
 import { AlertsSettings } from "./AlertsSettings.js";
+import { AutoTopUp } from "./AutoTopUp.js";
 import { ChangePassword } from "./ChangePassword.js";
 import { DeleteAccount } from "./DeleteAccount.js";
 import { Purchases } from "./Purchases.js";
@@ -32,6 +33,7 @@ export function AccountPage({
       {me.user.emailVerified ? null : (
         <VerifyEmailNotice email={me.user.email} localMailbox={config.localMailbox} />
       )}
+      <AutoTopUp />
       <Purchases currency={config.currency} />
       <SpendLimit currency={config.currency} />
       <AlertsSettings currency={config.currency} />
