@@ -120,6 +120,22 @@ describe("the journey of a new customer", () => {
     expect(await usage.locator("td.amount").textContent()).toBe(`−$${(chargedCents / 100).toFixed(2)}`);
     expect(await page.locator("tr[data-kind=purchase] td.amount").textContent()).toBe("+$3.00");
     expect(await page.locator("tr[data-kind=signup_bonus] td.amount").textContent()).toBe("+$0.50");
+    // Which credit each entry made or used: the welcome credit is promotional and expires, so the
+    // answer was paid from it first; the purchase is paid credit that never expires.
+    expect(await page.locator("tr[data-kind=signup_bonus] .entry-lots").textContent()).toMatch(
+      /^promotional credit, expires /,
+    );
+    expect(await page.locator("tr[data-kind=purchase] .entry-lots").textContent()).toBe(
+      "paid credit, never expires",
+    );
+    expect(await usage.locator(".entry-lots").textContent()).toBe(
+      `from promotional credit $${(chargedCents / 100).toFixed(2)}`,
+    );
+    await page.reload();
+    await page.getByTestId("next-expiry").waitFor();
+    expect(await page.getByTestId("next-expiry").textContent()).toMatch(
+      new RegExp(`^\\$${((50 - chargedCents) / 100).toFixed(2).replace(".", "\\.")} expires `),
+    );
     await screenshotBoth(page, "6-history");
 
     await page.getByRole("link", { name: "Conversations" }).click();
