@@ -20,7 +20,9 @@ async function seed(user: { id: string; email: string }) {
     insert into credits.payments (checkout_session_id, user_id, amount_cents, currency, status) values ($1 || '-cs', $1, 500, 'usd', 'paid');
     insert into credits.stripe_events (event_id, type, user_id) values ($1 || '-evt', 'checkout.session.completed', $1);
     insert into credits.refund_reports (payment_intent_id, user_id, refunded_cents) values ($1 || '-pi', $1, 100);
-    insert into credits.disputes (dispute_id, payment_intent_id, user_id, amount_cents, status) values ($1 || '-dp', $1 || '-pi', $1, 100, 'lost');`;
+    insert into credits.disputes (dispute_id, payment_intent_id, user_id, amount_cents, status) values ($1 || '-dp', $1 || '-pi', $1, 100, 'lost');
+    insert into credits.auto_topup_settings (user_id, threshold_cents, amount_cents, monthly_limit_cents, currency) values ($1, 100, 300, 900, 'usd');
+    insert into credits.auto_topups (user_id, amount_cents, currency) values ($1, 300, 'usd');`;
   // Parameters cannot be bound in a multi-statement query, so inline the fixed test ids.
   await database.pool.query(sql.replaceAll("$1", `'${user.id}'`).replaceAll("$2", `'${user.email}'`));
 }

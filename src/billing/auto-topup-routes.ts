@@ -57,7 +57,7 @@ export function autoTopUpRoutes(context: BillingContext): Hono<AuthedEnv> {
   const app = new Hono<AuthedEnv>();
 
   app.get("/api/auto-topup", async (httpContext) =>
-    httpContext.json({ autoTopUp: await autoTopUpView(context, httpContext.get("user").id) }),
+    httpContext.json({ autoTopUp: await autoTopUpView(context, httpContext.get("user")) }),
   );
 
   app.put("/api/auto-topup", async (httpContext) => {
@@ -72,7 +72,7 @@ export function autoTopUpRoutes(context: BillingContext): Hono<AuthedEnv> {
       requestKey: httpContext.req.header("idempotency-key")?.match(/^[\w.:-]{1,100}$/)?.[0] ?? randomUUID(),
       beforeStripe: limiter(context, httpContext),
     });
-    return httpContext.json({ autoTopUp: await autoTopUpView(context, user.id), checkoutUrl });
+    return httpContext.json({ autoTopUp: await autoTopUpView(context, user), checkoutUrl });
   });
 
   app.post("/api/auto-topup/top-ups/:id/finish", async (httpContext) => {
@@ -85,9 +85,9 @@ export function autoTopUpRoutes(context: BillingContext): Hono<AuthedEnv> {
   });
 
   app.post("/api/auto-topup/top-ups/:id/dismiss", async (httpContext) => {
-    const userId = httpContext.get("user").id;
-    await dismissTopUp(context, { userId, topUpId: topUpIdOf(httpContext) });
-    return httpContext.json({ autoTopUp: await autoTopUpView(context, userId) });
+    const user = httpContext.get("user");
+    await dismissTopUp(context, { user, topUpId: topUpIdOf(httpContext) });
+    return httpContext.json({ autoTopUp: await autoTopUpView(context, user) });
   });
 
   return app;

@@ -1,4 +1,5 @@
 import type { SessionUser } from "../auth/types.js";
+import { type RequestUser, withUser } from "../db/with-user.js";
 import { AppError } from "../kit/errors.js";
 import type { Logger } from "../logger.js";
 import { topupProblem } from "./amount.js";
@@ -87,14 +88,22 @@ function topUpView(topUp: TopUp): TopUpView {
   };
 }
 
-/** The settings section's whole state for one person. */
-export async function autoTopUpView(context: BillingContext, userId: string): Promise<AutoTopUpView> {
+/**
+ * The settings section's whole state for one person, read as that person (row-level security
+ * decides what is seen, as for every user-facing read).
+ */
+export async function autoTopUpView(context: BillingContext, user: RequestUser): Promise<AutoTopUpView> {
   const { config, pool } = context;
-  const [settings, topUps, monthCents] = await Promise.all([
-    findSettings(pool, userId),
-    recentTopUps(pool, userId, shownTopUps),
-    monthTotalCents(pool, userId),
-  ]);
+  const [settings, topUps, monthCents] = await withUser(
+    pool,
+    user,
+    async (client) =>
+      [
+        await findSettings(client, user.id),
+        await recentTopUps(client, user.id, shownTopUps),
+        await monthTotalCents(client, user.id),
+      ] as const,
+  );
   const newest = topUps[0];
   const needsPerson =
     newest?.status === "failed" && !newest.dismissed && newest.failureCode !== "stripe_unavailable";
@@ -199,10 +208,10 @@ function notWaiting(): AppError {
   );
 }
 
-/** A failed top-up of this person that may still be finished or dismissed. */
-async function waitingTopUp(context: BillingContext, userId: string, topUpId: string): Promise<TopUp> {
-  const topUp = await findTopUp(context.pool, topUpId);
-  if (!topUp || topUp.userId !== userId || topUp.status !== "failed") throw notWaiting();
+/** A failed top-up of this person that may still be finished or dismissed (read as the person). */
+async function waitingTopUp(context: BillingContext, user: RequestUser, topUpId: string): Promise<TopUp> {
+  const topUp = await withUser(context.pool, user, (client) => findTopUp(client, topUpId));
+  if (!topUp || topUp.userId !== user.id || topUp.status !== "failed") throw notWaiting();
   return topUp;
 }
 
@@ -214,7 +223,7 @@ export async function finishTopUp(
   context: BillingContext,
   input: { user: SessionUser; topUpId: string; beforeStripe: () => Promise<void> },
 ): Promise<{ url: string }> {
-  const topUp = await waitingTopUp(context, input.user.id, input.topUpId);
+  const topUp = await waitingTopUp(context, input.user, input.topUpId);
   const settings = await findSettings(context.pool, input.user.id);
   if (!settings?.stripeCustomerId) throw notWaiting();
   if (!checkoutProvider(context).available) throw checkoutNotConfigured();
@@ -230,7 +239,7 @@ export async function finishTopUp(
 }
 
 /** Hides the notice of a failed top-up the person does not want to finish. */
-export async function dismissTopUp(context: BillingContext, input: { userId: string; topUpId: string }) {
-  const topUp = await waitingTopUp(context, input.userId, input.topUpId);
+export async function dismissTopUp(context: BillingContext, input: { user: RequestUser; topUpId: string }) {
+  const topUp = await waitingTopUp(context, input.user, input.topUpId);
   await updateTopUp(context.pool, topUp.id, { dismissed: true });
 }
