@@ -6,7 +6,14 @@ let alice: SignedUp;
 let bob: SignedUp;
 
 type Page = {
-  entries: { id: string; amountCents: number; kind: string; description: string; createdAt: string }[];
+  entries: {
+    id: string;
+    amountCents: number;
+    kind: string;
+    description: string;
+    createdAt: string;
+    lots: unknown[];
+  }[];
   nextCursor: string | null;
 };
 

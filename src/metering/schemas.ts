@@ -98,9 +98,21 @@ export const entryPage = z
           "dispute",
           "dispute_reversal",
           "adjustment",
+          "promo_code",
+          "expiry",
         ]),
         description: z.string(),
         createdAt: timestamp,
+        lots: z
+          .array(
+            z.object({
+              lotId: z.string(),
+              category: z.enum(["paid", "promo"]),
+              amountCents: z.number().int(),
+              expiresAt: timestamp.nullable(),
+            }),
+          )
+          .describe("The lot a credit made, or the lots a debit took credit from (soonest-expiring first)."),
       }),
     ),
     nextCursor: z.string().nullable(),
