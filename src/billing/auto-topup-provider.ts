@@ -88,7 +88,10 @@ function stripeProvider(context: BillingContext, stripe: Stripe): AutoTopUpProvi
     async createCustomer({ userId, email }) {
       const customer = await stripe.customers.create(
         { email, metadata: { user_id: userId } },
-        { idempotencyKey: `customer:${userId}` },
+        // Two first clicks make one customer; an email changed since makes a new key, not a 400.
+        {
+          idempotencyKey: `customer:${userId}:${createHash("sha256").update(email).digest("hex").slice(0, 16)}`,
+        },
       );
       return customer.id;
     },
