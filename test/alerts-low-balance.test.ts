@@ -221,6 +221,29 @@ describe("notices", () => {
     expect(rows[0].data).toMatchObject({ availableCents: 80, thresholdCents: 100, currency: "usd" });
   });
 
+  it("mail an app's customer only once their address is proven, as receipts do", async () => {
+    const customer = await person();
+    await test.database.pool.query("insert into metering.customers (id, user_id) values ($1, $2)", [
+      `app-${customer.user.id}`,
+      customer.user.id,
+    ]);
+    await spend(customer, 450);
+    await mailDueNotices(test.database.pool, { currency: "usd" });
+    const mailed = async () =>
+      (
+        await test.database.pool.query(
+          "select count(*)::int as n from mail.outbox where user_id = $1 and kind = 'low-balance'",
+          [customer.user.id],
+        )
+      ).rows[0].n;
+    expect(await mailed()).toBe(0);
+    await test.verifyEmail(customer.user.email);
+    await grant(customer, 500);
+    await spend(customer, 500);
+    await mailDueNotices(test.database.pool, { currency: "usd" });
+    expect(await mailed()).toBe(1);
+  });
+
   it("mail no one at a deleted account's address", async () => {
     const someone = await person();
     unwrap(await test.ledger.closeAccount({ userId: someone.user.id }));
