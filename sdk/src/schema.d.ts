@@ -1617,10 +1617,19 @@ export interface components {
                 id: string;
                 amountCents: number;
                 /** @enum {string} */
-                kind: "signup_bonus" | "purchase" | "usage" | "refund" | "dispute" | "dispute_reversal" | "adjustment";
+                kind: "signup_bonus" | "purchase" | "usage" | "refund" | "dispute" | "dispute_reversal" | "adjustment" | "promo_code" | "expiry";
                 description: string;
                 /** Format: date-time */
                 createdAt: string;
+                /** @description The lot a credit made, or the lots a debit took credit from (soonest-expiring first). */
+                lots: {
+                    lotId: string;
+                    /** @enum {string} */
+                    category: "paid" | "promo";
+                    amountCents: number;
+                    /** Format: date-time */
+                    expiresAt: string | null;
+                }[];
             }[];
             nextCursor: string | null;
         };
