@@ -38,8 +38,10 @@ create table credits.lots (
 );
 comment on table credits.lots is
   'Where credit came from and what is left of it. sum(remaining_cents) of an account = its balance_cents.';
--- The draw order's candidates: one account's lots with credit left.
-create index lots_user_open on credits.lots (user_id, expires_at, id) where remaining_cents <> 0;
+-- The draw order's candidates: one account's lots with credit left (every query of them says
+-- `remaining_cents > 0`, so the planner can use this partial index), and its debts.
+create index lots_user_open on credits.lots (user_id, expires_at, id) where remaining_cents > 0;
+create index lots_user_debts on credits.lots (user_id, id) where remaining_cents < 0;
 -- The sweeper's work: lots past their expiry with credit left.
 create index lots_due on credits.lots (expires_at) where expired_at is null and remaining_cents > 0;
 create unique index lots_entry on credits.lots (entry_id) where entry_id is not null;
@@ -89,7 +91,8 @@ language sql stable
 as $$
   select coalesce(sum(remaining_cents - held_cents), 0)::bigint
     from credits.lots
-   where user_id = account_id and remaining_cents > held_cents and expires_at <= now() and expired_at is null
+   where user_id = account_id and remaining_cents > 0 and remaining_cents > held_cents and expires_at <= now()
+     and expired_at is null
 $$;
 
 -- Takes `amount` of available (unreserved) credit from the account's lots in the draw order, records
@@ -107,7 +110,7 @@ begin
   for lot in
     select id, remaining_cents - held_cents as free_cents
       from credits.lots
-     where user_id = account_id and remaining_cents > held_cents and expired_at is null
+     where user_id = account_id and remaining_cents > 0 and remaining_cents > held_cents and expired_at is null
        and (from_expired or expires_at is null or expires_at > now())
      order by (expires_at is not null and expires_at <= now()), expires_at nulls last,
               category = 'paid', id
@@ -222,7 +225,7 @@ begin
       select l.id, least(l.remaining_cents - l.held_cents, left_cents)
         from credits.lots l join credits.entries e on e.id = l.entry_id
        where l.user_id = new.user_id and e.kind = 'purchase' and e.reference = new.reference
-         and l.remaining_cents > l.held_cents and l.expired_at is null
+         and l.remaining_cents > 0 and l.remaining_cents > l.held_cents and l.expired_at is null
          for update of l
     loop
       update credits.lots set remaining_cents = remaining_cents - take where id = lot_id;
@@ -263,7 +266,7 @@ begin
   for lot in
     select id, remaining_cents - held_cents as free_cents
       from credits.lots
-     where user_id = new.user_id and remaining_cents > held_cents and expired_at is null
+     where user_id = new.user_id and remaining_cents > 0 and remaining_cents > held_cents and expired_at is null
        and (expires_at is null or expires_at > now())
      order by expires_at nulls last, category = 'paid', id
        for update
