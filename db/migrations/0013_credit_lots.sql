@@ -356,7 +356,7 @@ declare
 begin
   for account_id in
     select distinct user_id from credits.lots
-     where expired_at is null and remaining_cents > 0 and expires_at <= now()
+     where expired_at is null and remaining_cents > 0 and expires_at <= now() and held_cents = 0
      limit max_lots
   loop
     exit when done >= max_lots;
