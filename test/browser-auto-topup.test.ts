@@ -45,6 +45,39 @@ async function signUp(page: Page): Promise<void> {
   await page.getByTestId("balance").waitFor();
 }
 
+/** Account › Auto top-up: on below $5.00, buy $5.00, through the simulator's Checkout saving `card`. */
+async function turnOn(page: Page, card: string, options: { screenshots?: boolean } = {}): Promise<void> {
+  await page.goto(`${server.url}/account`);
+  const section = page.locator("#auto-top-up");
+  await section.getByText("Off. Turn it on").waitFor();
+  await section.getByLabel("Top up automatically").check();
+  await section.getByLabel("When available credit falls below ($)").fill("5.00");
+  await section.getByLabel("Buy this much ($)").fill("5.00");
+  await section.getByLabel("At most this much a month ($)").fill("20.00");
+  if (options.screenshots) await screenshotBoth(page, "60-auto-topup-settings");
+  await section.getByRole("button", { name: "Save auto top-up" }).click();
+  // The simulator's Checkout: buys the first $5.00 and saves the card typed there.
+  await page.waitForURL(/\/simulator\/checkout\/cs_sim_/);
+  const cardField = page.getByLabel("Card number (saved for auto top-up)");
+  expect(await cardField.inputValue()).toBe("4242 4242 4242 4242");
+  await cardField.fill(card);
+  if (options.screenshots) await screenshotBoth(page, "61-auto-topup-checkout");
+  await page.getByRole("button", { name: "Pay $5.00 (simulated)" }).click();
+  await page.getByText("Payment complete").waitFor();
+  await expect.poll(() => page.getByTestId("balance").textContent()).toBe("$5.00");
+}
+
+/** Any answer's hold takes available credit below $5.00. */
+async function ask(page: Page, question: string): Promise<void> {
+  await page.getByLabel("Your question").fill(question);
+  await page.getByRole("button", { name: "Send" }).click();
+  await page.getByTestId("answer-cost").last().waitFor();
+}
+
+async function balanceDollars(page: Page): Promise<number> {
+  return Number(((await page.getByTestId("balance").textContent()) ?? "").replace(/[^\d.]/g, ""));
+}
+
 describe("auto top-up in the browser", () => {
   it("is turned on in settings, refills the balance below the threshold, and leaves a receipt", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -53,25 +86,8 @@ describe("auto top-up in the browser", () => {
     await signUp(page);
     await expect.poll(() => page.getByTestId("balance").textContent()).toBe("$0.00");
 
-    await page.goto(`${server.url}/account`);
+    await turnOn(page, "4242 4242 4242 4242", { screenshots: true });
     const section = page.locator("#auto-top-up");
-    await section.getByText("Off. Turn it on").waitFor();
-    await section.getByLabel("Top up automatically").check();
-    await section.getByLabel("When available credit falls below ($)").fill("5.00");
-    await section.getByLabel("Buy this much ($)").fill("5.00");
-    await section.getByLabel("At most this much a month ($)").fill("20.00");
-    await screenshotBoth(page, "60-auto-topup-settings");
-    await section.getByRole("button", { name: "Save auto top-up" }).click();
-
-    // The simulator's Checkout: buys the first $5.00 and saves the card typed there.
-    await page.waitForURL(/\/simulator\/checkout\/cs_sim_/);
-    expect(await page.getByLabel("Card number (saved for auto top-up)").inputValue()).toBe(
-      "4242 4242 4242 4242",
-    );
-    await screenshotBoth(page, "61-auto-topup-checkout");
-    await page.getByRole("button", { name: "Pay $5.00 (simulated)" }).click();
-    await page.getByText("Payment complete").waitFor();
-    await expect.poll(() => page.getByTestId("balance").textContent()).toBe("$5.00");
 
     // Any answer's hold takes available credit below $5.00: one top-up of $5.00 follows.
     await page.getByLabel("Your question").fill("How does auto top-up decide when to buy?");
@@ -99,6 +115,40 @@ describe("auto top-up in the browser", () => {
     ]);
     await receipt.getByText("$5.00").first().waitFor();
     expect(await receipt.content()).toContain("pi_sim_topup_");
+    expect(problems).toEqual([]);
+  });
+
+  it("shows a card that asks for authentication as a notice, and the person pays it on the page", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const problems = watchConsole(page, expectedErrors);
+    await signUp(page);
+    await turnOn(page, "4000 0027 6000 3184");
+    await ask(page, "Will my bank let this through?");
+
+    await page.goto(`${server.url}/account`);
+    const section = page.locator("#auto-top-up");
+    const notice = section.getByTestId("auto-topup-notice");
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return notice.isVisible();
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(true);
+    expect(await notice.textContent()).toContain("Your bank asks you to confirm this payment yourself.");
+    await screenshotBoth(page, "63-auto-topup-needs-you");
+    await section.getByRole("button", { name: "Pay $5.00 now" }).click();
+    await page.waitForURL(/\/simulator\/checkout\/cs_sim_/);
+    await page.getByLabel("Card number (saved for auto top-up)").fill("4000 0027 6000 3184");
+    await page.getByRole("button", { name: "Pay $5.00 (simulated)" }).click();
+    await page.getByText("Payment complete").waitFor();
+    await expect.poll(() => balanceDollars(page)).toBeGreaterThan(9);
+    await page.goto(`${server.url}/account`);
+    await section.getByTestId("auto-topup").filter({ hasText: "$5.00 paid" }).waitFor();
+    expect(await notice.count()).toBe(0);
     expect(problems).toEqual([]);
   });
 });

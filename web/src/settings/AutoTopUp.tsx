@@ -59,6 +59,8 @@ function amountsOf(view: AutoTopUpView): Amounts {
 function stateInWords(view: AutoTopUpView): string {
   const money = (cents: number) => formatCents(cents, view.currency);
   const rule = `below ${money(view.thresholdCents)} of available credit, ${money(view.amountCents)} is bought with your saved card, at most ${money(view.monthlyLimitCents)} a month (${money(view.monthTotalCents)} so far this month).`;
+  if (view.state === "on" && view.pausedUntil)
+    return `On: ${rule} After the failed payment, the next top-up waits until ${formatDate(view.pausedUntil)}.`;
   if (view.state === "on") return `On: ${rule}`;
   if (view.state === "awaiting_card")
     return "Waiting for your card: finish the checkout to save it and turn auto top-up on.";
