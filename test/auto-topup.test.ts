@@ -157,6 +157,28 @@ describe("a spend that leaves available credit below the threshold", () => {
     await assertLedgerConsistent(harness.database.pool);
   });
 
+  it("claws a disputed top-up back like a disputed purchase, without starting another", async () => {
+    const person = await personWithAutoTopUp(okCard);
+    expect((await spend(person.userId, 400)).error).toBeNull();
+    await chargeDueTopUps(harness.context);
+    const [topUp] = await topUpsOf(harness, person.userId);
+    expect(topUp?.status).toBe("succeeded");
+    expect(await availableOf(harness, person.userId)).toBe(600);
+    const disputed = stripeEvent("charge.dispute.created", {
+      id: uniqueId("dp_"),
+      object: "dispute",
+      amount: 500,
+      currency: "usd",
+      payment_intent: topUp?.payment_intent_id,
+      status: "needs_response",
+    });
+    const response = await fetch(`${harness.baseUrl}/api/stripe/webhook`, signedDelivery(disputed));
+    expect(response.status).toBe(200);
+    expect(await availableOf(harness, person.userId)).toBe(100);
+    expect(await topUpsOf(harness, person.userId)).toHaveLength(1);
+    await assertLedgerConsistent(harness.database.pool);
+  });
+
   it("holds the monthly cap: no top-up past it this calendar month", async () => {
     const person = await personWithAutoTopUp(okCard, {
       thresholdCents: 200,
