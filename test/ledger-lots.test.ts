@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrate, readMigrations } from "../src/db/migrate.js";
 import { createLedger } from "../src/ledger/index.js";
 import type { Ledger } from "../src/ledger/types.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
@@ -343,5 +344,53 @@ describe("spend limits", () => {
       [userId],
     );
     expect(rows[0]?.month_usage_cents).toBe(summary?.monthUsageCents);
+  });
+});
+
+describe("migration 0013", () => {
+  it("turns the balances of a database from before lots into opening lots, and a hold placed then still settles", async () => {
+    const old = await createTestDatabase({ migrated: false });
+    try {
+      const migrations = await readMigrations();
+      const before = migrations.filter((migration) => migration.name < "0013");
+      expect((await migrate(old.pool, before)).error).toBeUndefined();
+      const oldLedger = createLedger({ pool: old.pool, holdTtlSeconds: 300 });
+      // Under the old schema: a rich account with an open hold, and one a refund took below zero.
+      await old.pool.query(`
+        insert into credits.accounts (user_id, email, balance_cents) values ('rich', 'rich@example.com', 500), ('owing', 'owing@example.com', -70);
+        insert into credits.entries (user_id, amount_cents, kind, idempotency_key) values
+          ('rich', 500, 'purchase', 'old-purchase'), ('owing', 30, 'purchase', 'old-owing'), ('owing', -100, 'refund', 'old-refund');
+        insert into credits.holds (user_id, amount_cents, idempotency_key, expires_at) values ('rich', 200, 'old-hold', now() + interval '5 minutes');
+        update credits.accounts set held_cents = 200 where user_id = 'rich';`);
+      expect((await migrate(old.pool)).error).toBeUndefined();
+      expect(await findInvariantViolations(old.pool)).toEqual(
+        // The hold placed before lots reserved none; every other check holds.
+        [expect.stringMatching(/every open hold reserved its whole amount/)],
+      );
+      const { rows } = await old.pool.query<{ user_id: string; category: string; remaining_cents: number }>(
+        "select user_id, category, remaining_cents::int from credits.lots order by user_id",
+      );
+      expect(rows).toEqual([
+        { user_id: "owing", category: "paid", remaining_cents: -70 },
+        { user_id: "rich", category: "paid", remaining_cents: 500 },
+      ]);
+      // The other 300 may be spent, not the 200 the old hold keeps; the hold then settles from the lot.
+      const upgraded = createLedger({ pool: old.pool, holdTtlSeconds: 300 });
+      expect(
+        (await upgraded.spend({ userId: "rich", amountCents: 301, idempotencyKey: key() })).error?.code,
+      ).toBe("INSUFFICIENT_CREDITS");
+      expect(
+        (await upgraded.spend({ userId: "rich", amountCents: 300, idempotencyKey: key() })).error,
+      ).toBeNull();
+      const { rows: holds } = await old.pool.query<{ id: string }>("select id::text from credits.holds");
+      const settled = await oldLedger.settleHold({ holdId: holds[0]?.id as string, amountCents: 150 });
+      expect(settled.data?.balance).toMatchObject({ balanceCents: 50, heldCents: 0 });
+      // A purchase pays the old debt first.
+      await upgraded.grant({ userId: "owing", amountCents: 100, kind: "purchase", idempotencyKey: key() });
+      expect((await upgraded.getBalance("owing")).data?.balanceCents).toBe(30);
+      expect(await findInvariantViolations(old.pool)).toEqual([]);
+    } finally {
+      await old.drop();
+    }
   });
 });

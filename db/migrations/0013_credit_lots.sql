@@ -387,8 +387,20 @@ insert into credits.lots (user_id, category, amount_cents, remaining_cents, crea
 select user_id, 'paid', balance_cents, balance_cents, created_at
   from credits.accounts where balance_cents <> 0;
 
+-- The last entry written before lots existed: entries up to it made no lot and drew from none (the
+-- opening lots stand for them), which checks of the lots must know.
+do $$
+begin
+  execute format(
+    'create function credits.last_entry_before_lots() returns bigint language sql immutable as %L',
+    'select ' || (select coalesce(max(id), 0) from credits.entries)::text
+  );
+end
+$$;
+
 revoke all on function credits.draw_from_lots(text, bigint, bigint, boolean) from public;
 revoke all on function credits.refuse_stale_check(text, bigint) from public;
+revoke all on function credits.last_entry_before_lots() from public;
 revoke all on function credits.pay_debts(bigint, text, bigint) from public;
 revoke all on function credits.entry_moves_lots() from public;
 revoke all on function credits.hold_reserves_lots() from public;

@@ -78,7 +78,7 @@ const checks: { invariant: string; sql: string }[] = [
     invariant: "lots: every credit made exactly one lot of its amount",
     sql: `select e.id, e.amount_cents, count(l.id) as lots
             from credits.entries e left join credits.lots l on l.entry_id = e.id
-           where e.amount_cents > 0
+           where e.amount_cents > 0 and e.id > credits.last_entry_before_lots()
            group by e.id, e.amount_cents
           having count(l.id) <> 1 or min(l.amount_cents) <> e.amount_cents`,
   },
@@ -89,7 +89,7 @@ const checks: { invariant: string; sql: string }[] = [
             left join (select entry_id, sum(amount_cents) as total from credits.lot_draws group by entry_id) d
               on d.entry_id = e.id
             left join credits.lots debt on debt.entry_id = e.id and debt.amount_cents < 0
-           where e.amount_cents < 0
+           where e.amount_cents < 0 and e.id > credits.last_entry_before_lots()
              and -e.amount_cents <> coalesce(d.total, 0) - coalesce(debt.amount_cents, 0)`,
   },
   {
