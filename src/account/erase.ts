@@ -1,4 +1,5 @@
 import { deleteEveryConversation } from "../ai/conversation-edits.js";
+import { forgetAlerts } from "../alerts/notices.js";
 import type { Pool } from "../db/pool.js";
 import { forgetPersonalKeys } from "../gateway/personal-keys.js";
 import { forgetMail } from "../mail/forget.js";
@@ -17,4 +18,5 @@ export async function eraseUser(pool: Pool, userId: string): Promise<void> {
   await forgetCustomer(pool, userId);
   await forgetPersonalKeys(pool, userId);
   await forgetMail(pool, userId);
+  await forgetAlerts(pool, userId);
 }
