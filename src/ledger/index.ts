@@ -16,7 +16,6 @@ import { checkOneOf, checkUserId } from "./validate.js";
 export { emailClosedBefore, maxPageSize } from "./accounts.js";
 export { holdPlacedByThisTransaction, holdResolvedAs } from "./hold-protocol.js";
 export {
-  type EntryLot,
   type EntryPage,
   findAccount,
   findBalance,
@@ -31,7 +30,7 @@ export {
 export { unwrap } from "./results.js";
 export { createSpendBatcher, type SpendBatcher } from "./spend-batcher.js";
 export { startHoldSweeper } from "./sweeper.js";
-export type { Ledger } from "./types.js";
+export type { EntryLot, Ledger } from "./types.js";
 
 const grantKinds = ["signup_bonus", "purchase", "adjustment", "dispute_reversal", "promo_code"] as const;
 const spendKinds = ["usage", "adjustment"] as const;

@@ -1,7 +1,7 @@
 import { statement } from "../db/statement.js";
 import { read, type Target } from "./execute.js";
 import { type AccountRow, type BalanceRow, type EntryRow, toAccount, toBalance, toEntry } from "./rows.js";
-import type { Account, Balance, CreditSummary, Entry, LotCategory } from "./types.js";
+import type { Account, Balance, CreditSummary, Entry, EntryLot, LotCategory } from "./types.js";
 
 // The ledger's reads of record: code outside src/ledger/ reads the credits tables only through these.
 // Each takes a Target, so the caller chooses who reads: `{ pool }` reads as the server (admin, command
@@ -33,9 +33,6 @@ export async function findAccount(target: Target, userId: string): Promise<Accou
   );
   return row ? toAccount(row) : null;
 }
-
-/** One lot an entry made (a credit) or took credit from (a debit), and how much of it. */
-export type EntryLot = { lotId: string; category: LotCategory; amountCents: number; expiresAt: Date | null };
 
 export type EntryPage = { entries: (Entry & { lots: EntryLot[] })[]; nextCursor: string | null };
 

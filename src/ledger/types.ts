@@ -41,6 +41,9 @@ export type EntryKind =
 /** Paid credit (purchases, adjustments) or promotional credit (signup bonus, promo codes). */
 export type LotCategory = "paid" | "promo";
 
+/** One lot an entry made (a credit) or took credit from (a debit), and how much of it. */
+export type EntryLot = { lotId: string; category: LotCategory; amountCents: number; expiresAt: Date | null };
+
 export type Entry = {
   id: string;
   userId: string;
@@ -224,5 +227,5 @@ export type Ledger = {
     userId: string;
     limit?: number;
     cursor?: string;
-  }): Promise<Result<{ entries: Entry[]; nextCursor: string | null }>>;
+  }): Promise<Result<{ entries: (Entry & { lots: EntryLot[] })[]; nextCursor: string | null }>>;
 };
