@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redeemCode } from "../src/promo/redeem.js";
 import { createTestApp, type SignedUp, type TestApp } from "./support/app.js";
 import { findInvariantViolations } from "./support/ledger-invariants.js";
 
@@ -234,6 +235,24 @@ describe("redeeming a promo code", () => {
       code.id,
     ]);
     expect(rows[0].redemptions).toBe(1);
+  });
+
+  it("grants once per email address: an account deleted and made again with it is refused", async () => {
+    const code = await createCode({ amountCents: 80 });
+    const first = await person();
+    expect((await redeem(first, code.code)).status).toBe(201);
+    // The same address under a new user id, as after deleting the account and signing up again
+    // (deletion frees the address; the ledger keeps the old account under a placeholder).
+    await test.ledger.closeAccount({ userId: first.user.id });
+    const reborn = `reborn-${Date.now()}`;
+    const email = first.user.email;
+    await test.ledger.ensureAccount({ userId: reborn, email, signupBonusCents: 0 });
+    const again = redeemCode(
+      { pool: test.database.pool, ledger: test.ledger, config: test.config },
+      { userId: reborn, email: email.toUpperCase(), typed: code.code },
+    );
+    await expect(again).rejects.toMatchObject({ code: "PROMO_CODE_ALREADY_REDEEMED" });
+    expect((await test.ledger.getBalance(reborn)).data?.balanceCents).toBe(0);
   });
 
   it("limits attempts per person: the eleventh within a quarter of an hour is 429 with Retry-After", async () => {

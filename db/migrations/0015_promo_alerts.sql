@@ -40,8 +40,12 @@ create table promo.redemptions (
   amount_cents bigint not null check (amount_cents > 0),
   -- The ledger entry of the grant (credits.entries.id).
   entry_id bigint,
+  -- The redeemer's email fingerprint (credits.email_fingerprint): an account deleted and made again
+  -- with the same address is a new user id, not a new person, and may not redeem the code again.
+  email_sha256 bytea not null check (length(email_sha256) = 32),
   created_at timestamptz not null default now(),
-  primary key (code_id, user_id)
+  primary key (code_id, user_id),
+  unique (code_id, email_sha256)
 );
 create index redemptions_user on promo.redemptions (user_id);
 

@@ -125,12 +125,14 @@ export async function countRedemption(client: PoolClient, codeId: string): Promi
  */
 export async function insertRedemption(
   client: PoolClient,
-  input: { codeId: string; userId: string; amountCents: number },
+  input: { codeId: string; userId: string; email: string; amountCents: number },
 ): Promise<boolean> {
+  // Either unique key refuses it: this account, or this address under an earlier, deleted account.
   const result = await client.query(
-    `insert into promo.redemptions (code_id, user_id, amount_cents) values ($1, $2, $3)
-     on conflict (code_id, user_id) do nothing`,
-    [input.codeId, input.userId, input.amountCents],
+    `insert into promo.redemptions (code_id, user_id, amount_cents, email_sha256)
+     values ($1, $2, $3, credits.email_fingerprint($4))
+     on conflict do nothing`,
+    [input.codeId, input.userId, input.amountCents, input.email],
   );
   return result.rowCount === 1;
 }

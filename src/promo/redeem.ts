@@ -48,17 +48,18 @@ const notFound = () =>
   new AppError("PROMO_CODE_NOT_FOUND", "There is no such code. Check its spelling (letters and digits).");
 
 /**
- * Redeems the code `typed` (any case) for `userId`: once per account, never past the code's maximum
+ * Redeems the code `typed` (any case) for `userId`: once per account (and per email address, so
+ * deleting the account and signing up again does not redeem it twice), never past the code's maximum
  * however many redeem at once, in one transaction that writes the redemption, counts it on the code
  * and grants the credit as a promotional lot (key `promo:<codeId>:<userId>`), or does none of these.
  * Throws AppError with a PROMO_CODE_* code when the code cannot be redeemed.
  *
  * @example
- * const redeemed = await redeemCode({ pool, ledger, config }, { userId, typed: "welcome-10" });
+ * const redeemed = await redeemCode({ pool, ledger, config }, { userId, email, typed: "welcome-10" });
  */
 export async function redeemCode(
   dependencies: RedeemDependencies,
-  input: { userId: string; typed: string },
+  input: { userId: string; email: string; typed: string },
 ): Promise<Redemption> {
   const { pool, ledger, config } = dependencies;
   return transaction(pool, async (client) => {
@@ -69,6 +70,7 @@ export async function redeemCode(
     const first = await insertRedemption(client, {
       codeId: code.id,
       userId: input.userId,
+      email: input.email,
       amountCents: code.amountCents,
     });
     if (!first) {

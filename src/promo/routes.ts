@@ -74,7 +74,7 @@ export function promoRoutes(dependencies: Dependencies): Hono<AuthedEnv> {
         { retryAfterSeconds: attempt.retryAfterSeconds },
       );
     }
-    const redemption = await redeemCode(dependencies, { userId: user.id, typed: code });
+    const redemption = await redeemCode(dependencies, { userId: user.id, email: user.email, typed: code });
     return context.json({ redemption }, 201);
   });
 
