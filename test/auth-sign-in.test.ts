@@ -40,6 +40,10 @@ describe("sign-up and sign-in with email and password", () => {
       },
       balanceCents: 50,
       heldCents: 0,
+      // The starter credit is promotional: it expires after PROMO_CREDIT_DAYS.
+      nextExpiry: { amountCents: 50, expiresAt: expect.any(String) },
+      spendLimitCents: null,
+      monthUsageCents: 0,
     });
   });
 
