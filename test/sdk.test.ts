@@ -99,6 +99,25 @@ describe("createCoinslot", () => {
     expect(hold.error.message).toEqual(expect.any(String));
   });
 
+  it("sets a customer's monthly spend limit, past which usage is 402 SPEND_LIMIT_REACHED", async () => {
+    const id = `sdk_${randomUUID()}`;
+    await coinslot.customers.upsert(id, { email: `${id}@example.com` });
+    const set = await coinslot.customers.setSpendLimit(id, { monthlyLimitCents: 10 });
+    expect(set.error).toBeNull();
+    const charge = (amountCents: number) =>
+      coinslot.usage.charge({
+        customer: id,
+        amountCents,
+        description: "image",
+        idempotencyKey: randomUUID(),
+      });
+    expect((await charge(10)).error).toBeNull();
+    const refused = await charge(1);
+    expect(refused.error).toMatchObject({ status: 402, code: "SPEND_LIMIT_REACHED" });
+    expect((await coinslot.customers.setSpendLimit(id, { monthlyLimitCents: null })).error).toBeNull();
+    expect((await charge(1)).error).toBeNull();
+  });
+
   it("says INVALID_SERVICE_KEY for a wrong key, and that the customer is missing", async () => {
     const stranger = createCoinslot({ baseUrl: `${metering.url}/`, serviceKey: "csk_test_wrong" });
     expect((await stranger.customers.get("anyone")).error).toMatchObject({

@@ -79,6 +79,9 @@ export function createCoinslot(options: CoinslotOptions) {
       /** One page of the customer's ledger, newest first; pass `nextCursor` as `cursor` for the next. */
       entries: (id: string, query: { limit?: number; cursor?: string } = {}) =>
         outcome(client.GET("/v1/customers/{id}/entries", { params: { ...path(id), query } })),
+      /** Caps the customer's usage per calendar month (UTC); null removes the cap. Past it: 402 SPEND_LIMIT_REACHED. */
+      setSpendLimit: (id: string, body: components["schemas"]["SpendLimitInput"]) =>
+        outcome(client.PUT("/v1/customers/{id}/spend-limit", { params: path(id), body })),
     },
     holds: {
       /** Reserves the most a model call can cost: 201, a replay 200, or 402 INSUFFICIENT_CREDITS. */
