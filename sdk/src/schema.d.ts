@@ -721,7 +721,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description INSUFFICIENT_CREDITS */
+                /** @description INSUFFICIENT_CREDITS, SPEND_LIMIT_REACHED */
                 402: {
                     headers: {
                         [name: string]: unknown;
@@ -730,7 +730,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INSUFFICIENT_CREDITS";
+                                code: "INSUFFICIENT_CREDITS" | "SPEND_LIMIT_REACHED";
                                 /** @description What went wrong and what to do next. */
                                 message: string;
                             } & {
@@ -1272,7 +1272,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description INSUFFICIENT_CREDITS */
+                /** @description INSUFFICIENT_CREDITS, SPEND_LIMIT_REACHED */
                 402: {
                     headers: {
                         [name: string]: unknown;
@@ -1281,7 +1281,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INSUFFICIENT_CREDITS";
+                                code: "INSUFFICIENT_CREDITS" | "SPEND_LIMIT_REACHED";
                                 /** @description What went wrong and what to do next. */
                                 message: string;
                             } & {
