@@ -10,6 +10,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   await database.pool.query(`
     insert into credits.accounts (user_id, email, balance_cents) values ('metrics-user', 'm@example.com', 100);
+    insert into credits.entries (user_id, amount_cents, kind, idempotency_key) values ('metrics-user', 100, 'purchase', 'metrics-credit');
     insert into credits.holds (user_id, amount_cents, idempotency_key, expires_at)
       values ('metrics-user', 30, 'metrics-hold', now() + interval '1 minute');`);
 });
