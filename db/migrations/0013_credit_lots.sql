@@ -95,18 +95,20 @@ as $$
      and expired_at is null
 $$;
 
--- Takes `amount` of available (unreserved) credit from the account's lots in the draw order, records
--- each part against `entry`, and answers what it could not take. Lots past their expiry are never
--- spent; only a clawback or a settlement (which must go through) takes from them, last.
-create function credits.draw_from_lots(account_id text, entry bigint, amount bigint, from_expired boolean)
-returns bigint
+-- The draw order, in one place: which lots give how much of `amount`, from the account's available
+-- (unreserved) credit, soonest-expiring first, promo before paid at the same expiry, then oldest.
+-- Locks the lots it names. Lots past their expiry are never spent; only a clawback or a settlement
+-- (which must go through) may take from them (`from_expired`), and then last. Gives less than
+-- `amount` when the lots hold less.
+create function credits.lots_in_draw_order(account_id text, amount bigint, from_expired boolean)
+returns table (lot_id bigint, take_cents bigint, step int)
 language plpgsql
 as $$
 declare
   lot record;
-  take bigint;
   left_cents bigint := amount;
 begin
+  step := 0;
   for lot in
     select id, remaining_cents - held_cents as free_cents
       from credits.lots
@@ -117,12 +119,31 @@ begin
        for update
   loop
     exit when left_cents = 0;
-    take := least(lot.free_cents, left_cents);
-    update credits.lots set remaining_cents = remaining_cents - take where id = lot.id;
+    lot_id := lot.id;
+    take_cents := least(lot.free_cents, left_cents);
+    step := step + 1;
+    left_cents := left_cents - take_cents;
+    return next;
+  end loop;
+end
+$$;
+
+-- Takes `amount` from the account's lots in the draw order, records each part against `entry`, and
+-- answers what it could not take.
+create function credits.draw_from_lots(account_id text, entry bigint, amount bigint, from_expired boolean)
+returns bigint
+language plpgsql
+as $$
+declare
+  part record;
+  left_cents bigint := amount;
+begin
+  for part in select * from credits.lots_in_draw_order(account_id, amount, from_expired) loop
+    update credits.lots set remaining_cents = remaining_cents - part.take_cents where id = part.lot_id;
     insert into credits.lot_draws (entry_id, lot_id, user_id, amount_cents)
-    values (entry, lot.id, account_id, take)
+    values (entry, part.lot_id, account_id, part.take_cents)
     on conflict (entry_id, lot_id) do update set amount_cents = lot_draws.amount_cents + excluded.amount_cents;
-    left_cents := left_cents - take;
+    left_cents := left_cents - part.take_cents;
   end loop;
   return left_cents;
 end
@@ -258,26 +279,14 @@ create function credits.hold_reserves_lots() returns trigger
 language plpgsql
 as $$
 declare
-  lot record;
-  take bigint;
+  part record;
   left_cents bigint := new.amount_cents;
-  step int := 0;
 begin
-  for lot in
-    select id, remaining_cents - held_cents as free_cents
-      from credits.lots
-     where user_id = new.user_id and remaining_cents > 0 and remaining_cents > held_cents and expired_at is null
-       and (expires_at is null or expires_at > now())
-     order by expires_at nulls last, category = 'paid', id
-       for update
-  loop
-    exit when left_cents = 0;
-    take := least(lot.free_cents, left_cents);
-    step := step + 1;
-    update credits.lots set held_cents = held_cents + take where id = lot.id;
+  for part in select * from credits.lots_in_draw_order(new.user_id, new.amount_cents, false) loop
+    update credits.lots set held_cents = held_cents + part.take_cents where id = part.lot_id;
     insert into credits.hold_lots (hold_id, lot_id, user_id, amount_cents, position)
-    values (new.id, lot.id, new.user_id, take, step);
-    left_cents := left_cents - take;
+    values (new.id, part.lot_id, new.user_id, part.take_cents, part.step);
+    left_cents := left_cents - part.take_cents;
   end loop;
   if left_cents > 0 then
     perform credits.refuse_stale_check('hold ' || new.id, left_cents);
@@ -398,6 +407,7 @@ begin
 end
 $$;
 
+revoke all on function credits.lots_in_draw_order(text, bigint, boolean) from public;
 revoke all on function credits.draw_from_lots(text, bigint, bigint, boolean) from public;
 revoke all on function credits.refuse_stale_check(text, bigint) from public;
 revoke all on function credits.last_entry_before_lots() from public;
