@@ -12,12 +12,18 @@ import type { ChatModel } from "../ai/models.js";
 import { maxCostCents } from "../ai/pricing.js";
 import { errorCode, type Pool, type PoolClient, retryWithBackoff, transaction } from "../db/pool.js";
 import { AppError } from "../kit/errors.js";
-import { eventStreamResponse } from "../kit/event-stream.js";
+import { eventStreamTo } from "../kit/event-stream.js";
 import { holdTotalsByKeyPrefix, unwrap } from "../ledger/index.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import { findCall, finishCallWrite, forgetFailedCall, type RememberedCall, startCallWrite } from "./calls.js";
-import { completionChunks, completionObject, openAiFinishReason, usageOf } from "./openai.js";
+import {
+  completionChunks,
+  completionChunkTexts,
+  completionObject,
+  openAiFinishReason,
+  usageOf,
+} from "./openai.js";
 import type { Payer } from "./payer.js";
 
 export type GatewayService = {
@@ -41,6 +47,8 @@ export type CompletionCall = {
   idempotency: { key: string; requestHash: string } | null;
   /** Fires when the client goes away (a non-streaming call; a stream hears it from its own cancel). */
   clientSignal: AbortSignal;
+  /** Node's response under @hono/node-server (`context.env.outgoing`): a stream is written straight to it. */
+  outgoing?: unknown;
 };
 
 const uniqueViolation = "23505";
@@ -280,7 +288,8 @@ function replayResponse(call: CompletionCall, remembered: RememberedCall): Respo
     return Response.json(completionObject({ ...identity, text, finishReason, usage }), { headers });
   }
   const chunks = completionChunks(identity, call.includeUsage);
-  return eventStreamResponse(
+  return eventStreamTo(
+    call.outgoing,
     async (send) => {
       send(chunks.opening());
       if (text !== "") send(chunks.text(text));
@@ -353,17 +362,18 @@ export async function answerCompletion(service: GatewayService, call: Completion
     );
   }
 
-  const chunks = completionChunks(identity, call.includeUsage);
-  return eventStreamResponse(
-    async (send) => {
-      send(chunks.opening());
-      const { generation, charge } = await run((text) => send(chunks.text(text)));
+  const chunks = completionChunkTexts(identity, call.includeUsage);
+  return eventStreamTo(
+    call.outgoing,
+    async (send, sendText) => {
+      sendText(chunks.opening());
+      const { generation, charge } = await run((text) => sendText(chunks.text(text)));
       if (generation.providerFailed) {
         send({ error: providerFailedBody(generation.text !== "") });
         return;
       }
       for (const chunk of chunks.ending(openAiFinishReason(generation.finishReason), usageOf(charge))) {
-        send(chunk);
+        sendText(chunk);
       }
     },
     {

@@ -182,3 +182,23 @@ export function completionChunks(
     ],
   };
 }
+
+/**
+ * `completionChunks` as JSON text, the same bytes `JSON.stringify` makes of them, for the live stream:
+ * a text chunk is its stream's fixed head and tail around the text, so each word costs one string
+ * escape instead of building and serializing five objects.
+ */
+export function completionChunkTexts(
+  identity: { id: string; created: number; model: string },
+  includeUsage: boolean,
+) {
+  const chunks = completionChunks(identity, includeUsage);
+  const marker = "\u0000text\u0000";
+  const [head, tail] = JSON.stringify(chunks.text(marker)).split(JSON.stringify(marker)) as [string, string];
+  return {
+    opening: () => JSON.stringify(chunks.opening()),
+    text: (content: string) => head + JSON.stringify(content) + tail,
+    ending: (finishReason: string, usage: Usage) =>
+      chunks.ending(finishReason, usage).map((chunk) => JSON.stringify(chunk)),
+  };
+}

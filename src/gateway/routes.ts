@@ -116,6 +116,7 @@ export function gatewayRoutes(
         includeUsage: body.stream_options?.include_usage === true,
         idempotency,
         clientSignal: context.req.raw.signal,
+        outgoing: (context.env as { outgoing?: unknown } | undefined)?.outgoing,
       });
     },
   );
