@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyCreationLimit } from "../src/gateway/key-routes.js";
 import {
   createPersonalKey,
+  findPersonalKeyCounted,
   findUsablePersonalKey,
   maxLiveKeysPerPerson,
   type PersonalKey,
@@ -275,5 +276,48 @@ describe("findUsablePersonalKey (the gateway's lookup)", () => {
 
     await revokePersonalKey(pool, { userId: user.id, id: key.id });
     expect(await findUsablePersonalKey(pool, secret)).toBeNull();
+  });
+});
+
+describe("findPersonalKeyCounted (the gateway's lookup with its rate limit, one statement)", () => {
+  it("counts a live key's calls in a fixed window and refuses past the limit; an unknown or revoked key counts nothing", async () => {
+    const { pool } = test.database;
+    const { user } = await test.signUp();
+    const { key, secret } = await createPersonalKey(pool, { userId: user.id, name: "busy script" });
+    const limit = { action: "gateway", max: 2, windowSeconds: 60 };
+    const attempts = async () =>
+      (
+        await pool.query(
+          "select attempts from coinslot_private.rate_limits where user_id = $1 and action = 'gateway'",
+          [`personal_key:${key.id}`],
+        )
+      ).rows[0]?.attempts as number | undefined;
+
+    expect(await findPersonalKeyCounted(pool, secret, limit)).toEqual({
+      key: { id: key.id, userId: user.id, name: "busy script", monthlyLimitCents: null },
+      attempt: { allowed: true },
+    });
+    const lastUsed = (
+      await pool.query("select last_used_at from metering.personal_keys where id = $1", [key.id])
+    ).rows[0]?.last_used_at;
+    expect(lastUsed).toBeInstanceOf(Date);
+    expect((await findPersonalKeyCounted(pool, secret, limit))?.attempt).toEqual({ allowed: true });
+    const third = await findPersonalKeyCounted(pool, secret, limit);
+    expect(third?.attempt.allowed).toBe(false);
+    expect(third?.attempt.allowed === false && third.attempt.retryAfterSeconds).toBeGreaterThan(0);
+    expect(await attempts()).toBe(3);
+
+    // A window that has passed starts again at one.
+    await pool.query(
+      "update coinslot_private.rate_limits set window_started_at = now() - interval '61 seconds' where user_id = $1",
+      [`personal_key:${key.id}`],
+    );
+    expect((await findPersonalKeyCounted(pool, secret, limit))?.attempt).toEqual({ allowed: true });
+    expect(await attempts()).toBe(1);
+
+    expect(await findPersonalKeyCounted(pool, `cpk_${"A".repeat(43)}`, limit)).toBeNull();
+    await revokePersonalKey(pool, { userId: user.id, id: key.id });
+    expect(await findPersonalKeyCounted(pool, secret, limit)).toBeNull();
+    expect(await attempts()).toBe(1);
   });
 });

@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type { Config } from "../config.js";
 import type { Pool } from "../db/pool.js";
-import { countAttempt } from "../db/rate-limit.js";
+import { type AttemptCount, countAttempt } from "../db/rate-limit.js";
 import { AppError } from "../kit/errors.js";
 import type { Ledger } from "../ledger/types.js";
 import { customerIdPattern, findCustomer, putCustomer } from "../metering/customers.js";
 import { findUsableKey, isServiceKeySecret } from "../metering/keys.js";
-import { findUsablePersonalKey, isPersonalKeySecret } from "./personal-keys.js";
+import { findPersonalKeyCounted, isPersonalKeySecret } from "./personal-keys.js";
 
 /** Whose credits a gateway call spends, and how its holds and idempotency keys are named. */
 export type Payer = {
@@ -47,24 +47,30 @@ export async function authenticateCaller(
   if (scheme?.toLowerCase() !== "bearer" || !secret || rest.length > 0) {
     throw invalidKey("The Authorization header is not `Bearer <key>`.");
   }
+  const { meteringRateLimit } = context.config;
   let caller: Caller;
+  let attempt: AttemptCount;
   if (isPersonalKeySecret(secret)) {
-    const key = await findUsablePersonalKey(context.pool, secret);
-    if (!key) throw invalidKey("This key is unknown or revoked.");
-    caller = { kind: "personal", keyId: key.id, ...key };
+    // The key and its count in one round trip: this runs before every call's hold.
+    const found = await findPersonalKeyCounted(context.pool, secret, {
+      action: "gateway",
+      ...meteringRateLimit,
+    });
+    if (!found) throw invalidKey("This key is unknown or revoked.");
+    caller = { kind: "personal", keyId: found.key.id, ...found.key };
+    attempt = found.attempt;
   } else if (isServiceKeySecret(secret)) {
     const key = await findUsableKey(context.pool, secret);
     if (!key) throw invalidKey("This key is unknown or revoked.");
     caller = { kind: "service", keyId: key.id };
+    attempt = await countAttempt(context.pool, {
+      subject: `service_key:${caller.keyId}`,
+      action: "gateway",
+      ...meteringRateLimit,
+    });
   } else {
     throw invalidKey("This is not a Coinslot key.");
   }
-  const { meteringRateLimit } = context.config;
-  const attempt = await countAttempt(context.pool, {
-    subject: `${caller.kind === "personal" ? "personal_key" : "service_key"}:${caller.keyId}`,
-    action: "gateway",
-    ...meteringRateLimit,
-  });
   if (!attempt.allowed) {
     throw new AppError(
       "RATE_LIMITED",
