@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { request } from "node:http";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { generateText, streamText } from "ai";
 import OpenAI from "openai";
@@ -219,6 +220,62 @@ describe("the openai package pointed at Coinslot", () => {
     expect(long.message).toContain("CHAT_MAX_PROMPT_CHARS");
     expect(upstream.requests.length).toBe(before);
     expect(await account(userId)).toEqual({ balance: 50, held: 0, total: 50 });
+  });
+
+  it("counts a body over a socket too: a stated length over the limit or a chunked body that grows past it is 413, a chunked one within it is served", async () => {
+    const { userId, secret } = await person();
+    const before = upstream.requests.length;
+    // One connection per request (no shared pool): the server stops reading a refused body.
+    const send = (body: string, chunked: boolean) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const target = new URL(`${server.url}/v1/chat/completions`);
+        const outgoing = request(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: target.pathname,
+            method: "POST",
+            agent: false,
+            headers: {
+              authorization: `Bearer ${secret}`,
+              "content-type": "application/json",
+              ...(chunked ? {} : { "content-length": String(Buffer.byteLength(body)) }),
+            },
+          },
+          (response) => {
+            let text = "";
+            response.setEncoding("utf8");
+            response.on("data", (piece: string) => {
+              text += piece;
+            });
+            response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+          },
+        );
+        // The server may answer and close before the whole body is sent.
+        outgoing.on("error", (error) => (String(error).includes("EPIPE") ? undefined : reject(error)));
+        if (chunked) {
+          for (let at = 0; at < body.length; at += 64 * 1024) outgoing.write(body.slice(at, at + 64 * 1024));
+          outgoing.end();
+        } else outgoing.end(body);
+      });
+    // Over the byte limit with a short prompt: only the body limit can refuse it.
+    const oversized = JSON.stringify({
+      model: "compatible:normal",
+      ...ask,
+      metadata: { pad: "x".repeat(1_200_000) },
+    });
+    for (const chunked of [false, true]) {
+      const refused = await send(oversized, chunked);
+      expect(refused.status).toBe(413);
+      const { error } = JSON.parse(refused.text);
+      expect(error).toMatchObject({ code: "context_length_exceeded" });
+      expect(error.message).toContain("The request body is larger than");
+    }
+    expect(upstream.requests.length).toBe(before);
+    const served = await send(JSON.stringify({ model: "compatible:normal", ...ask }), true);
+    expect(served.status).toBe(200);
+    expect(JSON.parse(served.text).choices[0].message.content).toBe(answer);
+    expect((await usageEntries(userId)).length).toBe(1);
   });
 
   it("lists the models it serves, and answers 404 model_not_found for another", async () => {

@@ -4,11 +4,11 @@ import type { ChatModel } from "../ai/models.js";
 import { resolveModels } from "../ai/models.js";
 import { countPromptTokensYielding } from "../ai/tokens.js";
 import type { Dependencies } from "../dependencies.js";
-import { limitBody } from "../kit/body-limit.js";
 import { AppError } from "../kit/errors.js";
 import { parseInput, parseJsonText } from "../kit/validation.js";
 import { idempotencyKeyHeader } from "../metering/schemas.js";
 import { answerCompletion, type GatewayService } from "./completions.js";
+import { headerOf, limitBodyFast } from "./node-request.js";
 import { asOpenAiError, completionRequest, modelNotFound, toCompletionMessages } from "./openai.js";
 import { authenticateCaller, type Caller, payerOf } from "./payer.js";
 
@@ -58,7 +58,7 @@ export function gatewayRoutes(
   const paths = ["/v1/chat/completions", "/v1/models"];
   for (const path of paths) {
     routes.use(path, async (context, next) => {
-      context.set("caller", await authenticateCaller({ pool, config }, context.req.header("authorization")));
+      context.set("caller", await authenticateCaller({ pool, config }, headerOf(context, "authorization")));
       await next();
     });
   }
@@ -72,7 +72,7 @@ export function gatewayRoutes(
 
   routes.post(
     "/v1/chat/completions",
-    limitBody({
+    limitBodyFast({
       maxBytes: config.chatMaxPromptChars * bodyBytesPerChar + bodyOverheadBytes,
       advice: "Send fewer or shorter messages.",
     }),
@@ -90,7 +90,7 @@ export function gatewayRoutes(
           { fields: ["messages"], limitChars: config.chatMaxPromptChars },
         );
       }
-      const header = context.req.header("idempotency-key");
+      const header = headerOf(context, "idempotency-key");
       let idempotency: { key: string; requestHash: string } | null = null;
       if (header !== undefined) {
         const key = idempotencyKeyHeader.safeParse(header);
