@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eraseUser } from "../src/account/erase.js";
 import { chargeDueTopUps } from "../src/billing/auto-topup-worker.js";
 import {
   type AutoTopUpHarness,
@@ -102,6 +103,77 @@ describe("a spend that leaves available credit below the threshold", () => {
     );
     expect(receipts.rowCount).toBe(1);
     await assertLedgerConsistent(harness.database.pool);
+  });
+
+  it("starts none for a hold, only for a charge: a hold settled above the threshold costs the card nothing", async () => {
+    const person = await personWithAutoTopUp(okCard);
+    const ledger = harness.context.ledger;
+    // Available 500 → 150 while the hold reserves 350, but it settles for 20: credit never ran low.
+    const held = await ledger.placeHold({
+      userId: person.userId,
+      amountCents: 350,
+      idempotencyKey: uniqueId("h-"),
+    });
+    expect(held.error).toBeNull();
+    expect(await topUpsOf(harness, person.userId)).toEqual([]);
+    await ledger.settleHold({ holdId: held.data?.hold.id as string, amountCents: 20 });
+    expect(await topUpsOf(harness, person.userId)).toEqual([]);
+    // A settlement that does leave it low starts one.
+    const big = await ledger.placeHold({
+      userId: person.userId,
+      amountCents: 400,
+      idempotencyKey: uniqueId("h-"),
+    });
+    await ledger.settleHold({ holdId: big.data?.hold.id as string, amountCents: 300 });
+    expect((await topUpsOf(harness, person.userId)).map((topUp) => topUp.status)).toEqual(["pending"]);
+  });
+
+  it("charges nothing when credit came back before the worker got to the top-up", async () => {
+    const person = await personWithAutoTopUp(okCard);
+    expect((await spend(person.userId, 350)).error).toBeNull();
+    expect((await topUpsOf(harness, person.userId)).map((topUp) => topUp.status)).toEqual(["pending"]);
+    await harness.context.ledger.grant({
+      userId: person.userId,
+      amountCents: 300,
+      kind: "adjustment",
+      idempotencyKey: uniqueId("back-"),
+    });
+    await chargeDueTopUps(harness.context);
+    expect((await topUpsOf(harness, person.userId)).map((topUp) => topUp.status)).toEqual(["canceled"]);
+    expect(await purchasesOf(harness, person.userId)).toHaveLength(1);
+  });
+
+  it("never charges the card of a deleted account, and expiring credit starts no top-up", async () => {
+    const person = await personWithAutoTopUp(okCard);
+    const ledger = harness.context.ledger;
+    // Promotional credit that lapses, with the threshold now above what is left after it: 600 → 500.
+    await ledger.grant({
+      userId: person.userId,
+      amountCents: 100,
+      kind: "promo_code",
+      expiresAt: new Date(Date.now() + 300),
+      idempotencyKey: uniqueId("promo-"),
+    });
+    const raised = { ...settings, thresholdCents: 700 };
+    expect(
+      (await harness.call(person.cookie, "PUT", "/api/auto-topup", { enabled: true, ...raised })).status,
+    ).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await ledger.sweepExpiredLots()).expired).toBeGreaterThanOrEqual(1);
+    expect(await availableOf(harness, person.userId)).toBe(500);
+    expect(await topUpsOf(harness, person.userId)).toEqual([]);
+
+    // Deleted: auto top-up is off and its card forgotten, so a charge below the threshold starts nothing.
+    await eraseUser(harness.database.pool, person.userId);
+    await ledger.closeAccount({ userId: person.userId });
+    expect((await spend(person.userId, 10)).error).toBeNull();
+    await chargeDueTopUps(harness.context);
+    expect(await topUpsOf(harness, person.userId)).toEqual([]);
+    const { rows } = await harness.database.pool.query(
+      "select enabled, card_saved, payment_method_id from credits.auto_topup_settings where user_id = $1",
+      [person.userId],
+    );
+    expect(rows[0]).toEqual({ enabled: false, card_saved: false, payment_method_id: null });
   });
 
   it("credits a top-up once however many duplicate payment_intent.succeeded webhooks race the worker", async () => {

@@ -218,6 +218,28 @@ describe("expiry", () => {
     expect(await findInvariantViolations(database.pool)).toEqual([]);
   });
 
+  it("a spend that waited for a sweep of the same account is decided on what the sweep left", async () => {
+    const userId = await newAccount();
+    await grant(userId, 600);
+    await backdate(userId, 500);
+    const sweep = await database.pool.connect();
+    try {
+      await sweep.query("begin");
+      await sweep.query("select credits.expire_lots(100)");
+      // The sweep holds the account; this spend waits for it, then must see 600 spendable, not 100.
+      const spending = ledger.spend({ userId, amountCents: 200, idempotencyKey: key() });
+      const holding = ledger.placeHold({ userId, amountCents: 300, idempotencyKey: key() });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sweep.query("commit");
+      expect((await spending).error).toBeNull();
+      expect((await holding).error).toBeNull();
+    } finally {
+      sweep.release();
+    }
+    expect((await ledger.getBalance(userId)).data).toMatchObject({ balanceCents: 400, heldCents: 300 });
+    expect(await findInvariantViolations(database.pool)).toEqual([]);
+  });
+
   it("shows the credit that expires next and when", async () => {
     const userId = await newAccount();
     await grant(userId, 500);

@@ -85,9 +85,13 @@ language sql stable
 as $$ select date_trunc('month', now() at time zone 'UTC') at time zone 'UTC' $$;
 
 -- Credit of lots past their expiry that the sweeper has not removed yet and no hold reserved: it is
--- in the balance but may not be spent, so every availability check subtracts it.
+-- in the balance but may not be spent, so every availability check subtracts it. VOLATILE on
+-- purpose: a volatile function reads with a fresh snapshot, so when a check waited for the account
+-- row and PostgreSQL re-evaluates it on the row's newest version, this reads the lots as they are
+-- then too (a STABLE one would read the statement's older snapshot: after a sweep it would subtract
+-- the swept credit twice and refuse a spend the account covers).
 create function credits.expired_unswept_cents(account_id text) returns bigint
-language sql stable
+language sql volatile
 as $$
   select coalesce(sum(remaining_cents - held_cents), 0)::bigint
     from credits.lots
@@ -149,11 +153,10 @@ begin
 end
 $$;
 
--- The availability checks of the ledger's statements subtract expired credit (expired_unswept_cents),
--- but read it in the statement's snapshot, which can be older than the account row they waited for:
--- a hold on an expired lot released meanwhile makes them see credit that may not be spent. Then the
--- lots cannot cover what the check let through, and the statement is refused as a serialization
--- failure, which the ledger retries with a fresh snapshot (execute.ts), where the check is right.
+-- The guard behind the availability checks: they read the account row and the expired credit
+-- (expired_unswept_cents) at slightly different moments; should a check ever let through more than
+-- the unexpired lots hold, the statement is refused as a serialization failure, which the ledger
+-- retries (execute.ts) with fresh reads, where the check is right. Never spends expired credit.
 create function credits.refuse_stale_check(what text, short_cents bigint) returns void
 language plpgsql
 as $$
@@ -377,11 +380,12 @@ begin
          and expires_at <= now()
        order by expires_at, id
     loop
-      update credits.accounts set balance_cents = balance_cents - lot.remaining_cents, updated_at = now()
-       where user_id = account_id;
+      -- The entry first, so what the balance change triggers (alerts, auto top-up) sees what caused it.
       insert into credits.entries (user_id, amount_cents, kind, idempotency_key, reference, description)
       values (account_id, -lot.remaining_cents, 'expiry', 'lot:' || lot.id || ':expiry', 'lot:' || lot.id,
               case when lot.category = 'promo' then 'Promotional credits expired' else 'Credits expired' end);
+      update credits.accounts set balance_cents = balance_cents - lot.remaining_cents, updated_at = now()
+       where user_id = account_id;
       done := done + 1;
     end loop;
   end loop;

@@ -66,6 +66,9 @@ create unique index auto_topups_one_active on credits.auto_topups (user_id)
 create index auto_topups_due on credits.auto_topups (next_attempt_at) where status = 'pending';
 -- A person's top-ups, newest first (the settings page, the monthly total).
 create index auto_topups_user on credits.auto_topups (user_id, id desc);
+-- Every credited purchase asks whether it was the Checkout that saves a card.
+create unique index auto_topup_settings_setup_session on credits.auto_topup_settings (setup_checkout_session_id)
+  where setup_checkout_session_id is not null;
 
 -- The threshold of an enabled auto top-up, mirrored onto the account so the trigger below is
 -- skipped by its WHEN clause alone for everyone else: the hot path of a spend pays no function call.
@@ -87,7 +90,8 @@ create trigger auto_topup_settings_mirror
   after insert or update of enabled, threshold_cents on credits.auto_topup_settings
   for each row execute function credits.mirror_auto_topup_threshold();
 
--- Starts a top-up when available credit went down and is below the threshold. Runs when the
+-- Starts a top-up when a charge (the balance went down: a spend or a settlement, never a hold,
+-- whose settlement may leave plenty) leaves available credit below the threshold. Runs when the
 -- ledger's statement ends, holding the account row's lock, so one person's triggers run one at a
 -- time and each sees the last one's top-up; the unique index is the second guard.
 create function credits.start_auto_topup() returns trigger
@@ -99,12 +103,13 @@ declare
   month_cents bigint;
 begin
   -- A refund or dispute is money going back to the person: charging their card again for it would
-  -- undo what they asked for. The entry that lowered the balance is this account's newest (its
+  -- undo what they asked for. An expiry is not a spend either: credit the person let lapse is no
+  -- reason to charge their card on the sweeper's schedule. The entry that lowered the balance is this account's newest (its
   -- row lock orders every movement of it).
   if new.balance_cents < old.balance_cents then
     select e.kind into last_kind from credits.entries e
      where e.user_id = new.user_id order by e.id desc limit 1;
-    if last_kind in ('refund', 'dispute') then
+    if last_kind in ('refund', 'dispute', 'expiry') then
       return null;
     end if;
   end if;
@@ -134,7 +139,7 @@ create trigger accounts_auto_topup
   for each row when (
     new.auto_topup_below_cents is not null
     and new.balance_cents - new.held_cents < new.auto_topup_below_cents
-    and new.balance_cents - new.held_cents < old.balance_cents - old.held_cents
+    and new.balance_cents < old.balance_cents
   )
   execute function credits.start_auto_topup();
 

@@ -1,5 +1,6 @@
 import { deleteEveryConversation } from "../ai/conversation-edits.js";
 import { forgetAlerts } from "../alerts/notices.js";
+import { forgetAutoTopUp } from "../billing/auto-topup-repo.js";
 import type { Pool } from "../db/pool.js";
 import { forgetPersonalKeys } from "../gateway/personal-keys.js";
 import { forgetMail } from "../mail/forget.js";
@@ -19,4 +20,5 @@ export async function eraseUser(pool: Pool, userId: string): Promise<void> {
   await forgetPersonalKeys(pool, userId);
   await forgetMail(pool, userId);
   await forgetAlerts(pool, userId);
+  await forgetAutoTopUp(pool, userId);
 }

@@ -1,5 +1,5 @@
 // Auto top-up's repository: credits.auto_topup_settings and credits.auto_topups (migration 0014).
-import type { Pool, PoolClient } from "../db/pool.js";
+import { type Pool, type PoolClient, transaction } from "../db/pool.js";
 
 type Queryable = Pick<Pool | PoolClient, "query">;
 
@@ -254,4 +254,26 @@ export async function cardSavingSessionOwner(database: Queryable, checkoutSessio
     [checkoutSessionId],
   );
   return result.rows[0]?.userId ?? null;
+}
+
+/**
+ * For a person who deletes their account: auto top-up off, the saved card forgotten, and any top-up
+ * not yet charged canceled, so nothing ever charges their card again (the ledger keeps the account).
+ */
+export async function forgetAutoTopUp(pool: Pool, userId: string): Promise<void> {
+  await transaction(pool, async (client) => {
+    await client.query(
+      `update credits.auto_topup_settings
+          set enabled = false, card_saved = false, payment_method_id = null, stripe_customer_id = null,
+              setup_checkout_session_id = null, updated_at = now()
+        where user_id = $1`,
+      [userId],
+    );
+    await client.query(
+      `update credits.auto_topups
+          set status = 'canceled', failure_code = 'account_deleted', resolved_at = now(), updated_at = now()
+        where user_id = $1 and status = 'pending'`,
+      [userId],
+    );
+  });
 }

@@ -102,6 +102,11 @@ async function chargeTopUp(worker: Worker, topUp: TopUp): Promise<void> {
   const settings = await findSettings(context.pool, topUp.userId);
   // Turned off (or never finished setting up) since the spend that started it: nothing to charge.
   if (!settings?.enabled || !settings.stripeCustomerId) return cancel(worker, topUp, "auto_topup_off");
+  // Credit may have come back since (a purchase, a released hold): charge only while it is still low.
+  const balance = await context.ledger.getBalance(topUp.userId);
+  if (balance.data && balance.data.availableCents >= settings.thresholdCents) {
+    return cancel(worker, topUp, "not_needed");
+  }
   let paymentMethodId: string | null;
   try {
     paymentMethodId = await cardOf(worker, {
