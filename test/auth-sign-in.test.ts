@@ -43,7 +43,7 @@ describe("sign-up and sign-in with email and password", () => {
       // The starter credit is promotional: it expires after PROMO_CREDIT_DAYS.
       nextExpiry: { amountCents: 50, expiresAt: expect.any(String) },
       spendLimitCents: null,
-      monthUsageCents: 0,
+      monthUsageCents: null,
     });
   });
 

@@ -23,7 +23,7 @@ const pageInput = z.object({
 
 /**
  * The signed-in person's own account: `GET /api/me` (who they are, balance and held credit, the
- * credit that expires next, the spend limit and this month's usage) and
+ * credit that expires next, the spend limit and, while one is set, this month's usage) and
  * `GET /api/ledger?limit=&cursor=` (their entries, newest first, in the contract's shape). Both read
  * through withUser, so row-level security, not a WHERE clause, is what keeps other people's rows out.
  * Mounted after auth's gate, which puts `user` on the context.
@@ -36,14 +36,16 @@ export function accountRoutes({ pool }: Pick<Dependencies, "pool">): Hono<Authed
 
   routes.get("/api/me", async (context) => {
     const user = context.get("user");
-    const summary = await withUser(pool, user, (client) => findCreditSummary({ pool, client }, user.id));
+    const summary = await withUser(pool, user, (client) =>
+      findCreditSummary({ pool, client }, user.id, { monthUsage: false }),
+    );
     return context.json({
       user,
       balanceCents: summary?.balanceCents ?? 0,
       heldCents: summary?.heldCents ?? 0,
       nextExpiry: summary?.nextExpiry ?? null,
       spendLimitCents: summary?.spendLimitCents ?? null,
-      monthUsageCents: summary?.monthUsageCents ?? 0,
+      monthUsageCents: summary?.monthUsageCents ?? null,
     });
   });
 

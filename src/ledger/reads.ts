@@ -166,9 +166,14 @@ export async function holdTotalsByKeyPrefix(
 const summaryStatement = statement(
   "ledger_credit_summary",
   `select a.user_id, a.balance_cents, a.held_cents, a.spend_limit_cents,
-          (select coalesce(-sum(e.amount_cents), 0)::bigint from credits.entries e
-            where e.user_id = a.user_id and e.kind = 'usage' and e.created_at >= credits.month_start())
-            as month_usage_cents,
+          -- The counter the limit is checked against while one is set; else, only when asked (a
+          -- settings page, not every page load), summed from this month's entries.
+          case when a.spend_limit_cents is not null
+                 then case when a.usage_month = credits.this_month() then a.month_usage_cents else 0 end
+               when $2::boolean
+                 then (select coalesce(-sum(e.amount_cents), 0)::bigint from credits.entries e
+                        where e.user_id = a.user_id and e.kind = 'usage' and e.created_at >= credits.month_start())
+          end as month_usage_cents,
           credits.expired_unswept_cents(a.user_id) as expired_cents,
           next.amount_cents as next_expiry_cents, next.expires_at as next_expires_at
      from credits.accounts a
@@ -185,7 +190,7 @@ const summaryStatement = statement(
 
 type SummaryRow = BalanceRow & {
   spend_limit_cents: number | null;
-  month_usage_cents: number;
+  month_usage_cents: number | null;
   expired_cents: number;
   next_expiry_cents: number | null;
   next_expires_at: Date | null;
@@ -194,10 +199,15 @@ type SummaryRow = BalanceRow & {
 /**
  * The balance with what the lots add: the credit that expires next and when, this month's usage
  * and the spend limit; `availableCents` leaves out expired credit the sweeper has yet to remove.
- * Null when no account (visible to the reader) exists.
+ * `monthUsage: false` skips summing this month's usage when no limit keeps count of it (then
+ * `monthUsageCents` is null). Null when no account (visible to the reader) exists.
  */
-export async function findCreditSummary(target: Target, userId: string): Promise<CreditSummary | null> {
-  const [row] = await read<SummaryRow>(target, summaryStatement, [userId]);
+export async function findCreditSummary(
+  target: Target,
+  userId: string,
+  options: { monthUsage?: boolean } = {},
+): Promise<CreditSummary | null> {
+  const [row] = await read<SummaryRow>(target, summaryStatement, [userId, options.monthUsage ?? true]);
   if (!row) return null;
   const balance = toBalance(row);
   return {
@@ -208,6 +218,6 @@ export async function findCreditSummary(target: Target, userId: string): Promise
         ? null
         : { amountCents: Number(row.next_expiry_cents), expiresAt: new Date(row.next_expires_at) },
     spendLimitCents: row.spend_limit_cents === null ? null : Number(row.spend_limit_cents),
-    monthUsageCents: Number(row.month_usage_cents),
+    monthUsageCents: row.month_usage_cents === null ? null : Number(row.month_usage_cents),
   };
 }

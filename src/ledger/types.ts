@@ -63,8 +63,8 @@ export type CreditSummary = Balance & {
   nextExpiry: { amountCents: number; expiresAt: Date } | null;
   /** The monthly cap on usage, or null for none. */
   spendLimitCents: number | null;
-  /** Usage charged this calendar month (UTC). */
-  monthUsageCents: number;
+  /** Usage charged this calendar month (UTC); null when not asked for and no limit counts it. */
+  monthUsageCents: number | null;
 };
 
 /** The outcome of a change: the entry written (or found, when replayed) and the balance after it (the current balance when replayed). */

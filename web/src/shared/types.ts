@@ -21,7 +21,7 @@ export type Me = {
   /** The credit that expires soonest and when (ISO), or null when none of it expires. */
   nextExpiry?: { amountCents: number; expiresAt: string } | null;
   spendLimitCents?: number | null;
-  monthUsageCents?: number;
+  monthUsageCents?: number | null;
 };
 
 /** A ledger entry as JSON: not the server's `Entry`, whose dates are `Date`s and which carries more. */
