@@ -131,6 +131,16 @@ export async function fulfilPayment(
   client: PoolClient,
   facts: CheckoutFacts,
 ): Promise<FulfilOutcome> {
+  // Lock order: the person's auto top-up settings before their account (which the grant locks), as
+  // a settings change has it (its trigger then mirrors the threshold onto the account); the other
+  // order could deadlock a purchase's webhook with the person saving their settings.
+  await client.query(
+    `select 1 from credits.auto_topup_settings
+      where user_id = $1 or setup_checkout_session_id = $2
+      order by user_id
+        for update`,
+    [facts.userId, facts.checkoutSessionId],
+  );
   const outcome = await fulfilCheckout(context, client, facts);
   if (outcome === "credited" || outcome === "already_credited") await afterCredited(client, facts);
   return outcome;
