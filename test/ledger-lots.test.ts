@@ -295,6 +295,29 @@ describe("clawbacks", () => {
     expect((await ledger.getBalance(userId)).data?.balanceCents).toBe(180);
     expect(await findInvariantViolations(database.pool)).toEqual([]);
   });
+
+  it("takes a refund's share of credit a hold had reserved once the hold lets go, so that credit cannot expire as well", async () => {
+    const userId = await newAccount();
+    await grant(userId, 1_000, { reference: "cs_held", expiresAt: new Date(Date.now() + 1_500) });
+    const held = await ledger.placeHold({ userId, amountCents: 1_000, idempotencyKey: key() });
+    expect(held.error).toBeNull();
+    // The refund cannot take reserved credit: for now it is owed.
+    await ledger.clawBack({
+      userId,
+      amountCents: 1_000,
+      kind: "refund",
+      idempotencyKey: key(),
+      reference: "cs_held",
+    });
+    expect((await lotsOf(userId)).map((lot) => lot.remaining_cents)).toEqual([1_000, -1_000]);
+    // Released, the credit pays that debt at once; its expiry then has nothing left to remove.
+    await ledger.releaseHold({ holdId: held.data?.hold.id as string });
+    expect((await lotsOf(userId)).map((lot) => lot.remaining_cents)).toEqual([0, 0]);
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    await ledger.sweepExpiredLots();
+    expect((await ledger.getBalance(userId)).data?.balanceCents).toBe(0);
+    expect(await findInvariantViolations(database.pool)).toEqual([]);
+  });
 });
 
 describe("spend limits", () => {

@@ -166,7 +166,10 @@ begin
 end
 $$;
 
--- A new positive lot first pays off the account's debt lots (oldest first).
+-- Free credit of a lot (a new one, or one a hold just gave back) pays off the account's debt lots
+-- first (oldest first), so a debt and spendable credit never stand side by side: what a clawback
+-- could not take because a hold had it reserved, it takes when the hold lets go. `entry`, when
+-- given, is the credit that paid (recorded in lot_draws).
 create function credits.pay_debts(new_lot bigint, account_id text, entry bigint) returns void
 language plpgsql
 as $$
@@ -181,14 +184,16 @@ begin
      order by id
        for update
   loop
-    select remaining_cents into free_cents from credits.lots where id = new_lot;
-    exit when free_cents = 0;
+    select remaining_cents - held_cents into free_cents from credits.lots where id = new_lot;
+    exit when free_cents <= 0;
     take := least(free_cents, debt.owed_cents);
     update credits.lots set remaining_cents = remaining_cents - take where id = new_lot;
     update credits.lots set remaining_cents = remaining_cents + take where id = debt.id;
-    insert into credits.lot_draws (entry_id, lot_id, user_id, amount_cents)
-    values (entry, new_lot, account_id, take)
-    on conflict (entry_id, lot_id) do update set amount_cents = lot_draws.amount_cents + excluded.amount_cents;
+    if entry is not null then
+      insert into credits.lot_draws (entry_id, lot_id, user_id, amount_cents)
+      values (entry, new_lot, account_id, take)
+      on conflict (entry_id, lot_id) do update set amount_cents = lot_draws.amount_cents + excluded.amount_cents;
+    end if;
   end loop;
 end
 $$;
@@ -309,44 +314,61 @@ language plpgsql
 as $$
 declare
   part record;
-  take bigint;
   left_cents bigint := coalesce(new.settled_cents, 0);
-  settle_entry bigint;
 begin
   update credits.lots l
      set held_cents = l.held_cents - p.amount_cents
     from credits.hold_lots p
    where p.hold_id = new.id and l.id = p.lot_id;
-  if left_cents = 0 then
-    return null;
+  if left_cents > 0 then
+    perform credits.settle_from_lots(new.id, new.user_id, left_cents);
   end if;
-  select id into settle_entry from credits.entries where idempotency_key = 'hold:' || new.id || ':settle';
+  -- What the hold gives back pays any debt a clawback left while the hold had that credit reserved.
+  if exists (select 1 from credits.lots where user_id = new.user_id and remaining_cents < 0) then
+    for part in select p.lot_id from credits.hold_lots p where p.hold_id = new.id order by p.position loop
+      perform credits.pay_debts(part.lot_id, new.user_id, null);
+    end loop;
+  end if;
+  return null;
+end
+$$;
+
+-- A settlement's charge, from the lots its hold reserved, in the order it reserved them.
+create function credits.settle_from_lots(settled_hold bigint, account_id text, amount bigint) returns void
+language plpgsql
+as $$
+declare
+  part record;
+  take bigint;
+  left_cents bigint := amount;
+  settle_entry bigint;
+begin
+  select id into settle_entry from credits.entries where idempotency_key = 'hold:' || settled_hold || ':settle';
   if settle_entry is null then
-    raise exception 'settled hold % has no entry', new.id using errcode = 'restrict_violation';
+    raise exception 'settled hold % has no entry', settled_hold using errcode = 'restrict_violation';
   end if;
   update credits.accounts
      set month_usage_cents = case when usage_month = credits.this_month() then month_usage_cents else 0 end
                              + left_cents,
          usage_month = credits.this_month()
-   where user_id = new.user_id and spend_limit_cents is not null;
+   where user_id = account_id and spend_limit_cents is not null;
   for part in
-    select p.lot_id, p.amount_cents from credits.hold_lots p where p.hold_id = new.id order by p.position
+    select p.lot_id, p.amount_cents from credits.hold_lots p where p.hold_id = settled_hold order by p.position
   loop
     exit when left_cents = 0;
     take := least(part.amount_cents, left_cents);
     update credits.lots set remaining_cents = remaining_cents - take where id = part.lot_id;
     insert into credits.lot_draws (entry_id, lot_id, user_id, amount_cents)
-    values (settle_entry, part.lot_id, new.user_id, take);
+    values (settle_entry, part.lot_id, account_id, take);
     left_cents := left_cents - take;
   end loop;
   -- Only a hold placed before lots existed reserved none: its charge comes from the credit it kept
   -- out of others' reach, and what a clawback took meanwhile becomes a debt, as the balance says.
-  left_cents := credits.draw_from_lots(new.user_id, settle_entry, left_cents, true);
+  left_cents := credits.draw_from_lots(account_id, settle_entry, left_cents, true);
   if left_cents > 0 then
     insert into credits.lots (user_id, entry_id, category, amount_cents, remaining_cents)
-    values (new.user_id, settle_entry, 'paid', -left_cents, -left_cents);
+    values (account_id, settle_entry, 'paid', -left_cents, -left_cents);
   end if;
-  return null;
 end
 $$;
 create trigger holds_free_lots
@@ -419,6 +441,7 @@ revoke all on function credits.pay_debts(bigint, text, bigint) from public;
 revoke all on function credits.entry_moves_lots() from public;
 revoke all on function credits.hold_reserves_lots() from public;
 revoke all on function credits.hold_frees_lots() from public;
+revoke all on function credits.settle_from_lots(bigint, text, bigint) from public;
 revoke all on function credits.expire_lots(int) from public;
 -- Reads a person makes under row-level security (their credit summary) use these three; they read
 -- only what the policies let the caller see.

@@ -93,6 +93,13 @@ const checks: { invariant: string; sql: string }[] = [
              and -e.amount_cents <> coalesce(d.total, 0) - coalesce(debt.amount_cents, 0)`,
   },
   {
+    invariant: "lots: a debt never stands beside free credit (free credit pays debts first)",
+    sql: `select d.user_id, d.id as debt_lot, f.id as free_lot
+            from credits.lots d
+            join credits.lots f on f.user_id = d.user_id and f.remaining_cents > f.held_cents
+           where d.remaining_cents < 0`,
+  },
+  {
     invariant: "lots: nothing draws from a lot after its expiry entry",
     sql: `select l.id, x.id as expiry_entry, d.entry_id as later_draw
             from credits.lots l
