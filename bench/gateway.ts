@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { startEmbeddedPostgres } from "../src/db/embedded.js";
 import { createLogger } from "../src/logger.js";
 import { checkLedger, openPerson, type Running, spawnNode, startCoinslot, stop } from "./coinslot-process.js";
@@ -26,7 +27,9 @@ import {
  * from the bare upstream and from Coinslot's `/v1/chat/completions` with `Bearer cpk_...`, interleaved
  * round by round (the order alternating) so the machine's drift hits both alike. At the end every
  * balance must equal its entries, no hold may be open, and there must be one usage entry per
- * completion Coinslot served. BENCH_GATEWAY_COMPLETIONS (per concurrency and case, over all rounds),
+ * completion Coinslot served. Each concurrency also reports `providerReadFloor`: the CPU per completion
+ * of reading the same stream through the AI SDK provider alone, the part of the gateway's cost no
+ * gateway code can remove. BENCH_GATEWAY_COMPLETIONS (per concurrency and case, over all rounds),
  * BENCH_CHUNKS, BENCH_CHUNK_DELAY_MS, BENCH_ROUNDS, BENCH_CONCURRENCY change the run;
  * BENCH_CPU_PROF=<dir> runs Coinslot under `node --cpu-prof`. `npx tsx bench/gateway.ts` runs it alone.
  */
@@ -34,7 +37,12 @@ const chunks = Number(process.env.BENCH_CHUNKS ?? 40);
 const chunkDelayMs = Number(process.env.BENCH_CHUNK_DELAY_MS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? "8,64").split(",").map(Number);
-const completionsPerCase = Number(process.env.BENCH_GATEWAY_COMPLETIONS ?? 384);
+// Per case and concurrency, over all rounds: 384, and at least 24 per client, so that at 64 a round
+// is more than two completions per client (a round of 128 lasts about a second, and its first
+// completions' warm-up weighed on it).
+const completionsSetting = process.env.BENCH_GATEWAY_COMPLETIONS;
+const completionsFor = (clients: number) =>
+  completionsSetting ? Number(completionsSetting) : Math.max(384, 24 * clients);
 const question = "What does a metered completion cost under load?";
 
 type Case = "bare" | "gateway";
@@ -115,6 +123,46 @@ function summary(totals: Totals) {
   };
 }
 
+/**
+ * What reading the same completions through the AI SDK provider's own stream costs with nothing
+ * else around it: `doStream` of `@ai-sdk/openai-compatible` against the upstream, in this process
+ * (whose CPU is then its own), at `clients` concurrent. The floor under the gateway's CPU per
+ * completion: every call passes each upstream event through the provider's fetch, text decoding,
+ * SSE parsing, JSON and schema validation and its transform. Measured without AsyncLocalStorage's
+ * promise hooks, which Coinslot has on (Better Auth), so Coinslot's own floor is somewhat higher.
+ */
+async function providerReadFloor(upstreamUrl: string, clients: number, completions: number) {
+  const model = createOpenAICompatible({
+    name: "compatible",
+    baseURL: `${upstreamUrl}/v1`,
+    includeUsage: true,
+  })("bench");
+  const readOne = async () => {
+    const { stream } = await model.doStream({
+      prompt: [{ role: "user", content: [{ type: "text", text: question }] }],
+      maxOutputTokens: 1024,
+    });
+    const reader = stream.getReader();
+    let words = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (value.type === "text-delta") words += 1;
+    }
+    if (words !== chunks) throw new Error(`the provider read ${words} of ${chunks} words`);
+  };
+  for (let warm = 0; warm < 8; warm++) await readOne();
+  const cpuBefore = process.cpuUsage();
+  let left = completions;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (left-- > 0) await readOne();
+    }),
+  );
+  const cpu = process.cpuUsage(cpuBefore);
+  return { completions, cpuMsPerCompletion: round2((cpu.user + cpu.system) / 1000 / completions) };
+}
+
 /** One concurrency's cases and how the gateway compares to the bare upstream. */
 function compare(totals: Record<Case, Totals>, rssPeakMb: number) {
   const bare = summary(totals.bare);
@@ -166,7 +214,7 @@ export async function benchGateway() {
     const urls: Record<Case, string> = { bare: upstream.url, gateway: coinslot.url };
     const pids: Record<Case, number> = { bare: upstream.pid, gateway: coinslot.pid };
     // Warm both paths (JIT, pools, connections) before anything counts.
-    const warmup = await measureCases({ urls, pids, keys, clients: 8, completionsEach: 3, rounds: 1 });
+    const warmup = await measureCases({ urls, pids, keys, clients: 16, completionsEach: 4, rounds: 1 });
     let rssPeakMb = 0;
     sampler = setInterval(() => {
       if (coinslot.child.exitCode === null) rssPeakMb = Math.max(rssPeakMb, rssMbOf(coinslot.pid));
@@ -178,12 +226,15 @@ export async function benchGateway() {
         process.stderr.write(`bench: Coinslot exited with ${code}:\n${coinslot.output().slice(-4000)}\n`);
       }
     });
-    const results: Record<string, ReturnType<typeof compare>> = {};
+    const results: Record<
+      string,
+      ReturnType<typeof compare> & { providerReadFloor: Awaited<ReturnType<typeof providerReadFloor>> }
+    > = {};
     let completionsServed = warmup.gateway.chats;
     for (const clients of concurrencies) {
       process.stderr.write(`bench: gateway: ${clients} concurrent...\n`);
       rssPeakMb = 0;
-      const completionsEach = Math.max(2, Math.round(completionsPerCase / clients / rounds));
+      const completionsEach = Math.max(2, Math.round(completionsFor(clients) / clients / rounds));
       const startedUs = process.hrtime.bigint() / 1000n;
       const totals = await measureCases({ urls, pids, keys, clients, completionsEach, rounds });
       // The monotonic clock --cpu-prof stamps its samples with: cuts this part out of a profile.
@@ -191,7 +242,10 @@ export async function benchGateway() {
         `bench: gateway: ${clients} concurrent ran from ${startedUs} to ${process.hrtime.bigint() / 1000n} µs\n`,
       );
       completionsServed += totals.gateway.chats;
-      results[`concurrent${clients}`] = compare(totals, rssPeakMb);
+      results[`concurrent${clients}`] = {
+        ...compare(totals, rssPeakMb),
+        providerReadFloor: await providerReadFloor(upstream.url, clients, totals.gateway.chats),
+      };
     }
     measuring = false;
     const at64 = results.concurrent64;
@@ -203,7 +257,7 @@ export async function benchGateway() {
         chunkDelayMs,
         rounds,
         concurrencies,
-        completionsPerCase,
+        completionsPerCase: concurrencies.map(completionsFor),
         people: peopleCount,
         loadAverageBefore,
         loadAverageAfter: round2(loadavg()[0] ?? 0),
