@@ -67,7 +67,7 @@ async function turnOn(page: Page, card: string, options: { screenshots?: boolean
   await expect.poll(() => page.getByTestId("balance").textContent()).toBe("$5.00");
 }
 
-/** Any answer's hold takes available credit below $5.00. */
+/** Any answer's charge takes available credit below $5.00. */
 async function ask(page: Page, question: string): Promise<void> {
   await page.getByLabel("Your question").fill(question);
   await page.getByRole("button", { name: "Send" }).click();
@@ -89,16 +89,19 @@ describe("auto top-up in the browser", () => {
     await turnOn(page, "4242 4242 4242 4242", { screenshots: true });
     const section = page.locator("#auto-top-up");
 
-    // Any answer's hold takes available credit below $5.00: one top-up of $5.00 follows.
+    // The answer's charge takes available credit below $5.00: one top-up of $5.00 follows, after the
+    // answer, so the page shows it once it reads the balance again.
     await page.getByLabel("Your question").fill("How does auto top-up decide when to buy?");
     await page.getByRole("button", { name: "Send" }).click();
     await page.getByTestId("answer-cost").waitFor();
     await expect
       .poll(
-        async () => Number(((await page.getByTestId("balance").textContent()) ?? "").replace(/[^\d.]/g, "")),
-        {
-          timeout: 15_000,
+        async () => {
+          await page.reload();
+          await page.getByTestId("balance").waitFor();
+          return balanceDollars(page);
         },
+        { timeout: 15_000 },
       )
       .toBeGreaterThan(9);
 
@@ -126,7 +129,25 @@ describe("auto top-up in the browser", () => {
     await turnOn(page, "4000 0027 6000 3184");
     await ask(page, "Will my bank let this through?");
 
-    await page.goto(`${server.url}/account`);
+    // Anywhere in the app a banner says so, with the way to the payment.
+    const banner = page.getByTestId("auto-topup-banner");
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          // The banner comes with the page's second read (of auto top-up): give it a moment.
+          return banner.waitFor({ timeout: 2_000 }).then(
+            () => true,
+            () => false,
+          );
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(true);
+    expect(await banner.textContent()).toContain("Your auto top-up of $5.00 did not go through");
+    await banner.getByRole("link", { name: "Pay it in your account" }).click();
+    await page.waitForURL((url) => url.pathname === "/account");
+    expect(await banner.count()).toBe(0);
     const section = page.locator("#auto-top-up");
     const notice = section.getByTestId("auto-topup-notice");
     await expect

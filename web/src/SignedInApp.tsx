@@ -102,7 +102,11 @@ export function SignedInApp({ config, me, onMe, onRefresh, onSignedOut }: Props)
             <CheckoutNotice outcome={checkout.outcome} currency={currency} onDismiss={checkout.dismiss} />
           </div>
         ) : null}
-        <AlertsBanner currency={currency} balanceCents={me.balanceCents} />
+        <AlertsBanner
+          currency={currency}
+          balanceCents={me.balanceCents}
+          showTopUpNotice={path !== "/account"}
+        />
         {awaitingVerification && path !== "/account" ? (
           <div className="layout-notice">
             <VerifyEmailNotice email={me.user.email} localMailbox={config.localMailbox} />

@@ -6,12 +6,46 @@ import { Notice } from "../shared/Notice.js";
 
 type AlertNotice = { id: string; kind: string; data: { availableCents?: number; thresholdCents?: number } };
 
+/** A failed auto top-up that waits for the person (GET /api/auto-topup's `notice`). */
+type TopUpNotice = {
+  topUpId: string;
+  amountCents: number;
+  currency: string;
+  message: string;
+  turnedOff: boolean;
+};
+
 /**
- * The person's open notices as banners (today: low balance), each dismissable. Reads them again when
+ * The person's open notices as banners (low balance, and a failed auto top-up that waits for them),
+ * each dismissable. Reads them again when
  * `balanceCents` changes, since a spend may have just crossed the threshold (or credit re-armed it).
  */
-export function AlertsBanner({ currency, balanceCents }: { currency: string; balanceCents: number }) {
+export function AlertsBanner({
+  currency,
+  balanceCents,
+  showTopUpNotice,
+}: {
+  currency: string;
+  balanceCents: number;
+  /** False on the account page, whose auto top-up section shows the same notice with its button. */
+  showTopUpNotice: boolean;
+}) {
   const [notices, setNotices] = useState<AlertNotice[]>([]);
+  const [topUpNotice, setTopUpNotice] = useState<TopUpNotice | null>(null);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: read again whenever the balance moves.
+  useEffect(() => {
+    const controller = new AbortController();
+    void api<{ autoTopUp: { notice: TopUpNotice | null } }>("/api/auto-topup", {
+      signal: controller.signal,
+    }).then((result) => setTopUpNotice(result.data?.autoTopUp.notice ?? null));
+    return () => controller.abort();
+  }, [balanceCents]);
+
+  async function dismissTopUp(topUpId: string) {
+    setTopUpNotice(null);
+    await api(`/api/auto-topup/top-ups/${encodeURIComponent(topUpId)}/dismiss`, { method: "POST" });
+  }
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: read again whenever the balance moves.
   useEffect(() => {
@@ -29,6 +63,21 @@ export function AlertsBanner({ currency, balanceCents }: { currency: string; bal
 
   return (
     <>
+      {topUpNotice && showTopUpNotice ? (
+        <div className="layout-notice" data-testid="auto-topup-banner">
+          <Notice
+            tone="warning"
+            title={
+              topUpNotice.turnedOff
+                ? "Auto top-up is off after three failed payments"
+                : `Your auto top-up of ${formatCents(topUpNotice.amountCents, topUpNotice.currency)} did not go through`
+            }
+            onDismiss={() => void dismissTopUp(topUpNotice.topUpId)}
+          >
+            {topUpNotice.message} <a href="/account#auto-top-up">Pay it in your account</a>.
+          </Notice>
+        </div>
+      ) : null}
       {notices.map((notice) => (
         <div className="layout-notice" key={notice.id} data-testid="low-balance-banner">
           <Notice tone="warning" title="Your credit is running low" onDismiss={() => void dismiss(notice.id)}>
