@@ -9,6 +9,7 @@ import { checkLedger, openPerson, type Running, spawnNode, startCoinslot, stop }
 import {
   addRound,
   type ChatCall,
+  cpuSecondsOf,
   emptyTotals,
   measureCase,
   percentile,
@@ -31,7 +32,8 @@ import {
  * of reading the same stream through the AI SDK provider alone, the part of the gateway's cost no
  * gateway code can remove. BENCH_GATEWAY_COMPLETIONS (per concurrency and case, over all rounds),
  * BENCH_CHUNKS, BENCH_CHUNK_DELAY_MS, BENCH_ROUNDS, BENCH_CONCURRENCY change the run;
- * BENCH_CPU_PROF=<dir> runs Coinslot under `node --cpu-prof`. `npx tsx bench/gateway.ts` runs it alone.
+ * BENCH_CPU_PROF=<dir> runs Coinslot under `node --cpu-prof`; BENCH_GATEWAY_PROCESSES=2 runs two Coinslot
+ * processes on the database with the clients spread over them (CPU summed, RSS of the first). `npx tsx bench/gateway.ts` runs it alone.
  */
 const chunks = Number(process.env.BENCH_CHUNKS ?? 40);
 const chunkDelayMs = Number(process.env.BENCH_CHUNK_DELAY_MS ?? 5);
@@ -44,6 +46,9 @@ const completionsSetting = process.env.BENCH_GATEWAY_COMPLETIONS;
 const completionsFor = (clients: number) =>
   completionsSetting ? Number(completionsSetting) : Math.max(384, 24 * clients);
 const question = "What does a metered completion cost under load?";
+// Coinslot processes on the one database, the clients spread over them round robin (as several
+// processes behind one port would share them); their CPU is summed.
+const processes = Number(process.env.BENCH_GATEWAY_PROCESSES ?? 1);
 
 type Case = "bare" | "gateway";
 
@@ -62,13 +67,14 @@ async function openKeyHolder(server: string, index: number): Promise<string> {
 
 function callFor(input: {
   which: Case;
-  urls: Record<Case, string>;
+  urls: Record<Case, string[]>;
   keys: string[];
   client: number;
 }): ChatCall {
   const bare = input.which === "bare";
+  const urls = input.urls[input.which];
   return {
-    url: `${input.urls[input.which]}/v1/chat/completions`,
+    url: `${urls[input.client % urls.length]}/v1/chat/completions`,
     body: JSON.stringify({
       // What Coinslot's provider asks the upstream for, and what Coinslot serves it as.
       model: bare ? "bench" : "compatible:bench",
@@ -86,8 +92,8 @@ function callFor(input: {
 }
 
 async function measureCases(input: {
-  urls: Record<Case, string>;
-  pids: Record<Case, number>;
+  urls: Record<Case, string[]>;
+  pids: Record<Case, number[]>;
   keys: string[];
   clients: number;
   completionsEach: number;
@@ -98,13 +104,16 @@ async function measureCases(input: {
     // Alternated, so neither case always runs on the machine the other just left.
     const order: Case[] = round % 2 === 0 ? ["bare", "gateway"] : ["gateway", "bare"];
     for (const which of order) {
+      const [pid, ...others] = input.pids[which] as [number, ...number[]];
+      const othersBefore = others.reduce((sum, other) => sum + cpuSecondsOf(other), 0);
       const result = await measureCase({
-        pid: input.pids[which],
+        pid,
         clients: input.clients,
         chatsEach: input.completionsEach,
         next: (client) => callFor({ ...input, which, client }),
       });
-      addRound(totals[which], result);
+      const othersCpu = others.reduce((sum, other) => sum + cpuSecondsOf(other), 0) - othersBefore;
+      addRound(totals[which], { ...result, cpuSeconds: result.cpuSeconds + othersCpu });
     }
   }
   return totals;
@@ -211,8 +220,19 @@ export async function benchGateway() {
       const batch = Array.from({ length: Math.min(8, peopleCount - start) }, (_, offset) => start + offset);
       keys.push(...(await Promise.all(batch.map((index) => openKeyHolder(coinslot.url, index)))));
     }
-    const urls: Record<Case, string> = { bare: upstream.url, gateway: coinslot.url };
-    const pids: Record<Case, number> = { bare: upstream.pid, gateway: coinslot.pid };
+    const coinslots = [coinslot];
+    while (coinslots.length < processes) {
+      const another = await startCoinslot({
+        databaseUrl: database.url,
+        upstreamUrl: upstream.url,
+        dataDir: join(directory, `data-${coinslots.length}`),
+        extraEnv: { METERING_RATE_LIMIT_MAX: "1000000000" },
+      });
+      servers.push(another);
+      coinslots.push(another);
+    }
+    const urls: Record<Case, string[]> = { bare: [upstream.url], gateway: coinslots.map((one) => one.url) };
+    const pids: Record<Case, number[]> = { bare: [upstream.pid], gateway: coinslots.map((one) => one.pid) };
     // Warm both paths (JIT, pools, connections) before anything counts.
     const warmup = await measureCases({ urls, pids, keys, clients: 16, completionsEach: 4, rounds: 1 });
     let rssPeakMb = 0;
@@ -258,6 +278,7 @@ export async function benchGateway() {
         rounds,
         concurrencies,
         completionsPerCase: concurrencies.map(completionsFor),
+        processes,
         people: peopleCount,
         loadAverageBefore,
         loadAverageAfter: round2(loadavg()[0] ?? 0),
