@@ -15,8 +15,8 @@ function incomingOf(context: Context): IncomingMessage | undefined {
 export function headerOf(context: Context, name: "authorization" | "idempotency-key"): string | undefined {
   const incoming = incomingOf(context);
   if (!incoming) return context.req.header(name);
-  const value = incoming.headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
+  // Every occurrence joined, as Headers.get joins them (`headers` would keep only the first Authorization).
+  return incoming.headersDistinct[name]?.join(", ");
 }
 
 /**
