@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { generateText, streamText } from "ai";
 import OpenAI from "openai";
@@ -159,6 +160,39 @@ describe("the openai package pointed at Coinslot", () => {
     expect(refused.error).toMatchObject({ code: "invalid_api_key" });
     const models = await client.models.list().catch((error) => error);
     expect(models.status).toBe(401);
+  });
+
+  it("refuses a request with two Authorization headers, even when the first is a good key", async () => {
+    const { secret, userId } = await person();
+    const body = JSON.stringify({ model: "compatible:normal", ...ask });
+    const target = new URL(server.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(target.port), target.hostname, () =>
+        socket.end(
+          [
+            "POST /v1/chat/completions HTTP/1.1",
+            `Host: ${target.host}`,
+            `Authorization: Bearer ${secret}`,
+            "Authorization: Bearer someone-else",
+            "Content-Type: application/json",
+            `Content-Length: ${Buffer.byteLength(body)}`,
+            "Connection: close",
+            "",
+            body,
+          ].join("\r\n"),
+        ),
+      );
+      let text = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (piece: string) => {
+        text += piece;
+      });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(answer.startsWith("HTTP/1.1 401")).toBe(true);
+    expect(answer).toContain('"code":"invalid_api_key"');
+    expect(await usageEntries(userId)).toEqual([]);
   });
 
   it("answers a retried call with the same Idempotency-Key from the first, charged once; another request with that key is 409", async () => {
