@@ -186,6 +186,70 @@ describe("POST /api/stripe/webhook: refunds and disputes", () => {
   });
 });
 
+describe("POST /api/stripe/webhook: refunds and disputes after the purchase's credit expired", () => {
+  /** Credits a purchase, spends `spentCents` of it, and lets the rest expire (as PAID_CREDIT_DAYS would). */
+  async function expiredPurchase(amountCents: number, spentCents: number) {
+    const userId = await harness.newUser();
+    const session = await harness.recorded(checkoutSession({ userId, amountCents }));
+    await harness.deliver(stripeEvent("checkout.session.completed", session));
+    // The starter credit goes first so the spend below comes out of the purchase.
+    await harness.ledger.spend({
+      userId,
+      amountCents: starterCents + spentCents,
+      idempotencyKey: uniqueId("use-"),
+    });
+    const pool = harness.database.pool;
+    await pool.query(
+      `update credits.lots set expires_at = now() - interval '1 second'
+        where entry_id = (select id from credits.entries where kind = 'purchase' and reference = $1)`,
+      [session.id],
+    );
+    await harness.ledger.sweepExpiredLots();
+    expect(await balanceOf(pool, userId)).toBe(0);
+    return { userId, session };
+  }
+
+  it("claws back only what did not expire: a full refund of $10 of which $3 was used owes $3, not $10", async () => {
+    const { userId, session } = await expiredPurchase(1000, 300);
+    const refundOf = (refundedCents: number) =>
+      stripeEvent(
+        "charge.refunded",
+        refundedCharge({ paymentIntentId: session.payment_intent, amountCents: 1000, refundedCents }),
+      );
+    // A first part of $5 is all expired credit: nothing to take back.
+    expect((await harness.deliver(refundOf(500))).body.outcome).toBe("reconciled");
+    expect(await balanceOf(harness.database.pool, userId)).toBe(0);
+    // The rest: $2 more of expired credit, then the $3 that was used, owed.
+    expect((await harness.deliver(refundOf(1000))).body.outcome).toBe("reconciled");
+    expect(await balanceOf(harness.database.pool, userId)).toBe(-300);
+    const refunds = (await entriesOf(harness.database.pool, userId)).filter(
+      (entry) => entry.kind === "refund",
+    );
+    expect(refunds).toEqual([{ kind: "refund", amountCents: -300 }]);
+    const { rows } = await harness.database.pool.query(
+      "select refunded_cents::int, expired_forgiven_cents::int from credits.payments where checkout_session_id = $1",
+      [session.id],
+    );
+    expect(rows[0]).toEqual({ refunded_cents: 1000, expired_forgiven_cents: 700 });
+    await assertLedgerConsistent(harness.database.pool);
+  });
+
+  it("a lost dispute takes only the used part, and winning it returns only that", async () => {
+    const { userId, session } = await expiredPurchase(500, 200);
+    const opened = dispute({
+      id: uniqueId("dp_"),
+      paymentIntentId: session.payment_intent,
+      amountCents: 500,
+      status: "needs_response",
+    });
+    await harness.deliver(stripeEvent("charge.dispute.created", opened));
+    expect(await balanceOf(harness.database.pool, userId)).toBe(-200);
+    await harness.deliver(stripeEvent("charge.dispute.closed", { ...opened, status: "won" }));
+    expect(await balanceOf(harness.database.pool, userId)).toBe(0);
+    await assertLedgerConsistent(harness.database.pool);
+  });
+});
+
 describe("POST /api/stripe/webhook: refunds and disputes of a payment never credited", () => {
   it("takes nothing back for a session Coinslot did not create, in either order", async () => {
     const userId = await harness.newUser();

@@ -133,6 +133,51 @@ export async function fulfilCheckout(
 }
 
 /**
+ * What a clawback of this payment may leave out: the purchase's credit that already expired (only
+ * paid lots with PAID_CREDIT_DAYS expire), which the expiry took back once already. Counted per
+ * payment across refunds and disputes (`expired_forgiven_cents`), with the account locked so no
+ * expiry slips between the count and the clawback.
+ */
+async function expiredForgiveness(
+  context: BillingContext,
+  client: PoolClient,
+  payment: Pick<Payment, "checkoutSessionId" | "userId">,
+) {
+  const { rows } = await client.query<{ expired_forgiven_cents: number }>(
+    "select expired_forgiven_cents from credits.payments where checkout_session_id = $1",
+    [payment.checkoutSessionId],
+  );
+  const savedCents = Number(rows[0]?.expired_forgiven_cents ?? 0);
+  let forgivenCents = savedCents;
+  let expiredCents: number | undefined;
+  let forgaveNow = false;
+  return {
+    /** How much of `wantedCents` to claw back once expired credit not yet let go is left out. */
+    clawBackOf: async (wantedCents: number): Promise<number> => {
+      expiredCents ??= unwrap(
+        await context.ledger.expiredOfPurchase({
+          userId: payment.userId,
+          reference: payment.checkoutSessionId,
+          client,
+        }),
+      ).expiredCents;
+      const forgiven = Math.min(wantedCents, Math.max(expiredCents - forgivenCents, 0));
+      forgivenCents += forgiven;
+      forgaveNow = forgiven > 0;
+      return wantedCents - forgiven;
+    },
+    described: (words: string) => (forgaveNow ? `${words} (less credit that had already expired)` : words),
+    save: async () => {
+      if (forgivenCents === savedCents) return;
+      await client.query(
+        "update credits.payments set expired_forgiven_cents = $2 where checkout_session_id = $1",
+        [payment.checkoutSessionId, forgivenCents],
+      );
+    },
+  };
+}
+
+/**
  * Brings a credited payment in line with every refund and dispute Stripe reported for it, whether
  * the report came before or after the purchase. Each step has its own ledger key, so it applies once.
  * The caller holds the payment intent's lock and the payment row's lock.
@@ -149,50 +194,66 @@ export async function reconcileClawbacks(
   if (!paymentIntentId) return;
   const { ledger } = context;
   const reference = payment.checkoutSessionId;
+  const forgiveness = await expiredForgiveness(context, client, payment);
   const refundedCents = Math.min(await reportedRefundCents(client, paymentIntentId), payment.amountCents);
   if (refundedCents > payment.refundedCents) {
-    unwrap(
-      await ledger.clawBack({
-        userId: payment.userId,
-        amountCents: refundedCents - payment.refundedCents,
-        kind: "refund",
-        // The cumulative total names the refund: two partial refunds have two totals, a replay the same.
-        idempotencyKey: `refund:${paymentIntentId}:${refundedCents}`,
-        reference,
-        description: "Payment refunded",
-        client,
-      }),
-    );
+    const clawCents = await forgiveness.clawBackOf(refundedCents - payment.refundedCents);
+    if (clawCents > 0) {
+      unwrap(
+        await ledger.clawBack({
+          userId: payment.userId,
+          amountCents: clawCents,
+          kind: "refund",
+          // The cumulative total names the refund: two partial refunds have two totals, a replay the same.
+          idempotencyKey: `refund:${paymentIntentId}:${refundedCents}`,
+          reference,
+          description: forgiveness.described("Payment refunded"),
+          client,
+        }),
+      );
+    }
     await updatePayment(client, payment.checkoutSessionId, { refundedCents });
   }
   for (const dispute of await disputesOf(client, paymentIntentId)) {
     const favoursMerchant = disputeFavoursMerchant(dispute.status);
     if (!dispute.clawedBack && !favoursMerchant) {
-      unwrap(
-        await ledger.clawBack({
-          userId: payment.userId,
-          amountCents: dispute.amountCents,
-          kind: "dispute",
-          idempotencyKey: `dispute:${dispute.disputeId}`,
-          reference,
-          description: "Payment disputed",
-          client,
-        }),
-      );
-      await markDispute(client, dispute.disputeId, { clawedBack: true, userId: payment.userId });
+      const clawCents = await forgiveness.clawBackOf(dispute.amountCents);
+      if (clawCents > 0) {
+        unwrap(
+          await ledger.clawBack({
+            userId: payment.userId,
+            amountCents: clawCents,
+            kind: "dispute",
+            idempotencyKey: `dispute:${dispute.disputeId}`,
+            reference,
+            description: forgiveness.described("Payment disputed"),
+            client,
+          }),
+        );
+      }
+      await markDispute(client, dispute.disputeId, {
+        clawedBack: true,
+        clawedBackCents: clawCents,
+        userId: payment.userId,
+      });
     } else if (dispute.clawedBack && !dispute.returned && favoursMerchant) {
-      unwrap(
-        await ledger.grant({
-          userId: payment.userId,
-          amountCents: dispute.amountCents,
-          kind: "dispute_reversal",
-          idempotencyKey: `dispute-won:${dispute.disputeId}`,
-          reference,
-          description: "Dispute closed in our favour",
-          client,
-        }),
-      );
+      // What the lost dispute took back, not more: credit that had expired stays expired.
+      const returnCents = dispute.clawedBackCents ?? dispute.amountCents;
+      if (returnCents > 0) {
+        unwrap(
+          await ledger.grant({
+            userId: payment.userId,
+            amountCents: returnCents,
+            kind: "dispute_reversal",
+            idempotencyKey: `dispute-won:${dispute.disputeId}`,
+            reference,
+            description: "Dispute closed in our favour",
+            client,
+          }),
+        );
+      }
       await markDispute(client, dispute.disputeId, { returned: true });
     }
   }
+  await forgiveness.save();
 }

@@ -38,6 +38,8 @@ export type Dispute = {
   amountCents: number;
   status: string;
   clawedBack: boolean;
+  /** What a lost dispute took back (less credit that had expired); null: its whole amount (before 0016). */
+  clawedBackCents: number | null;
   returned: boolean;
 };
 
@@ -241,7 +243,7 @@ export async function reportDispute(
 export async function disputesOf(client: PoolClient, paymentIntentId: string): Promise<Dispute[]> {
   const result = await client.query<Dispute>(
     `select dispute_id as "disputeId", payment_intent_id as "paymentIntentId", amount_cents as "amountCents",
-            status, clawed_back as "clawedBack", returned
+            status, clawed_back as "clawedBack", clawed_back_cents::int as "clawedBackCents", returned
        from credits.disputes where payment_intent_id = $1 order by created_at, dispute_id for update`,
     [paymentIntentId],
   );
@@ -251,11 +253,18 @@ export async function disputesOf(client: PoolClient, paymentIntentId: string): P
 export async function markDispute(
   client: PoolClient,
   disputeId: string,
-  change: { clawedBack?: boolean; returned?: boolean; userId?: string },
+  change: { clawedBack?: boolean; clawedBackCents?: number; returned?: boolean; userId?: string },
 ): Promise<void> {
   await client.query(
     `update credits.disputes set clawed_back = coalesce($2, clawed_back), returned = coalesce($3, returned),
-       user_id = coalesce(user_id, $4), updated_at = now() where dispute_id = $1`,
-    [disputeId, change.clawedBack ?? null, change.returned ?? null, change.userId ?? null],
+       user_id = coalesce(user_id, $4), clawed_back_cents = coalesce($5, clawed_back_cents), updated_at = now()
+     where dispute_id = $1`,
+    [
+      disputeId,
+      change.clawedBack ?? null,
+      change.returned ?? null,
+      change.userId ?? null,
+      change.clawedBackCents ?? null,
+    ],
   );
 }

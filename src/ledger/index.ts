@@ -4,7 +4,7 @@ import { closeAccount, ensureAccount, getBalance, listEntries } from "./accounts
 import type { Target } from "./execute.js";
 import { placeHoldThen, releaseHoldThen, settleHoldThen } from "./hold-protocol.js";
 import { placeHold } from "./holds.js";
-import { expireLots, type LotDays, lotOf, setSpendLimit } from "./lots.js";
+import { expiredOfPurchase, expireLots, type LotDays, lotOf, setSpendLimit } from "./lots.js";
 import { type Movement, move } from "./movements.js";
 import { findCreditSummary } from "./reads.js";
 import { getHold, releaseHold, settleHold } from "./resolve.js";
@@ -147,6 +147,7 @@ export function createLedger(options: {
     },
     setSpendLimit: (input) => measured("set_spend_limit", setSpendLimit(pool, input)),
     sweepExpiredLots: (input = {}) => expireLots({ pool }, input),
+    expiredOfPurchase: ({ client, ...input }) => expiredOfPurchase({ pool, client }, input),
     listEntries: (input) => listEntries({ pool }, input),
   };
 }

@@ -1,6 +1,6 @@
 import { type Pool, transaction } from "../db/pool.js";
 import { statement } from "../db/statement.js";
-import { runAtomic, type Target } from "./execute.js";
+import { read, runAtomic, type Target } from "./execute.js";
 import { fail, ok } from "./results.js";
 import type { EntryKind, LotCategory, Result } from "./types.js";
 import { checkAmount, checkUserId } from "./validate.js";
@@ -91,4 +91,38 @@ export async function setSpendLimit(
       monthUsageCents: Number(row?.month_usage_cents ?? 0),
     });
   });
+}
+
+/**
+ * How much of the credit that the purchase named `reference` bought was removed by expiry, read after
+ * locking the account (the sweeper skips a locked account), so it cannot change before the caller's
+ * clawback in the same transaction. Needs the caller's transaction (`client`).
+ */
+export async function expiredOfPurchase(
+  target: Target,
+  input: { userId: string; reference: string },
+): Promise<Result<{ expiredCents: number }>> {
+  const problem = checkUserId(input.userId);
+  if (problem) return problem;
+  if (!target.client) return fail("INVALID_ARGUMENT", "expiredOfPurchase runs in the caller's transaction.");
+  const locked = await read(target, "select 1 from credits.accounts where user_id = $1 for no key update", [
+    input.userId,
+  ]);
+  if (locked.length === 0) {
+    return fail(
+      "ACCOUNT_NOT_FOUND",
+      `No credits account for user ${input.userId}; it is created on first sign-in.`,
+    );
+  }
+  const [row] = await read<{ expired_cents: number }>(
+    target,
+    `select coalesce(sum(d.amount_cents), 0)::bigint as expired_cents
+       from credits.entries p
+       join credits.lots l on l.entry_id = p.id
+       join credits.lot_draws d on d.lot_id = l.id
+       join credits.entries x on x.id = d.entry_id and x.kind = 'expiry'
+      where p.user_id = $1 and p.kind = 'purchase' and p.reference = $2`,
+    [input.userId, input.reference],
+  );
+  return ok({ expiredCents: Number(row?.expired_cents ?? 0) });
 }

@@ -220,6 +220,13 @@ export type Ledger = {
     userId: string;
     monthlyLimitCents: number | null;
   }): Promise<Result<{ spendLimitCents: number | null; monthUsageCents: number }>>;
+  /**
+   * How much of the credit the purchase `reference` bought has expired, with the account locked for
+   * the rest of the caller's transaction: a clawback of that purchase must not take it again.
+   */
+  expiredOfPurchase(
+    input: { userId: string; reference: string } & { client: PoolClient },
+  ): Promise<Result<{ expiredCents: number }>>;
   /** Removes what is left of lots past their expiry, one `expiry` entry each; safe from many processes. */
   sweepExpiredLots(input?: { limit?: number }): Promise<{ expired: number }>;
   /** Newest first; `limit` 1 to 100 (default 20); `cursor` is the `nextCursor` of the previous page. */
