@@ -1,60 +1,32 @@
-import { type FormEvent, useEffect, useState } from "react";
-import { api } from "../shared/api.js";
 import { Field } from "../shared/Field.js";
-import { formatCents, parseCents } from "../shared/money.js";
+import { formatCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
+import { useCentsSetting } from "./use-cents-setting.js";
 
 type Limit = { monthlyLimitCents: number | null; monthUsageCents: number };
 
 /** A monthly cap on usage: this month's usage against it, and setting or removing it. */
 export function SpendLimit({ currency }: { currency: string }) {
-  const [limit, setLimit] = useState<Limit | null>(null);
-  const [amount, setAmount] = useState("");
-  const [amountError, setAmountError] = useState<string | undefined>();
-  const [outcome, setOutcome] = useState<{ tone: "success" | "error"; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
   const money = (cents: number) => formatCents(cents, currency);
-
-  function show(next: Limit) {
-    setLimit(next);
-    setAmount(next.monthlyLimitCents === null ? "" : (next.monthlyLimitCents / 100).toFixed(2));
-  }
-
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the setting, once, on opening.
-  useEffect(() => {
-    void api<Limit>("/api/spend-limit").then((result) => {
-      if (result.data) show(result.data);
-      else setOutcome({ tone: "error", text: result.error.message });
-    });
-  }, []);
-
-  async function save(monthlyLimitCents: number | null) {
-    setBusy(true);
-    const result = await api<Limit>("/api/spend-limit", { method: "PUT", body: { monthlyLimitCents } });
-    setBusy(false);
-    if (result.error) {
-      setOutcome({ tone: "error", text: result.error.message });
-      return;
-    }
-    show(result.data);
-    const saved = result.data.monthlyLimitCents;
-    setOutcome({
-      tone: "success",
-      text: saved === null ? "No monthly limit." : `Usage stops at ${money(saved)} a month.`,
-    });
-  }
-
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    setOutcome(null);
-    const cents = parseCents(amount);
-    if (cents === null) {
-      setAmountError("Enter an amount such as 20.00.");
-      return;
-    }
-    setAmountError(undefined);
-    void save(cents);
-  }
+  const {
+    setting: limit,
+    amount,
+    setAmount,
+    amountError,
+    outcome,
+    busy,
+    save,
+    submit,
+  } = useCentsSetting<Limit>({
+    path: "/api/spend-limit",
+    field: "monthlyLimitCents",
+    centsOf: (next) => next.monthlyLimitCents,
+    savedText: ({ monthlyLimitCents }) =>
+      monthlyLimitCents === null
+        ? "No monthly limit."
+        : `Usage stops at ${money(monthlyLimitCents)} a month.`,
+    invalidText: "Enter an amount such as 20.00.",
+  });
 
   const capped = limit?.monthlyLimitCents ?? null;
   return (
