@@ -1,7 +1,7 @@
 import { statement } from "../db/statement.js";
 import { isRecoverableUniqueViolation, runAtomic, type Target } from "./execute.js";
 import { type EntryPage, findAccount, findBalance, readEntryPage } from "./reads.js";
-import { assertInvariant, fail, ok } from "./results.js";
+import { accountNotFound, assertInvariant, fail, ok } from "./results.js";
 import { type AccountRow, toAccount } from "./rows.js";
 import type { Account, Balance, Result } from "./types.js";
 import { checkAmount, checkText, checkUserId, isIdText } from "./validate.js";
@@ -82,12 +82,7 @@ export async function getBalance(target: Target, userId: string): Promise<Result
   const problem = checkUserId(userId);
   if (problem) return problem;
   const balance = await findBalance(target, userId);
-  if (!balance)
-    return fail(
-      "ACCOUNT_NOT_FOUND",
-      `No credits account for user ${userId}; it is created on first sign-in.`,
-    );
-  return ok(balance);
+  return balance ? ok(balance) : accountNotFound(userId);
 }
 
 export const maxPageSize = 100;

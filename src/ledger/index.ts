@@ -8,7 +8,7 @@ import { expiredOfPurchase, expireLots, type LotDays, lotOf, setSpendLimit } fro
 import { type Movement, move } from "./movements.js";
 import { findCreditSummary } from "./reads.js";
 import { getHold, releaseHold, settleHold } from "./resolve.js";
-import { fail, ok } from "./results.js";
+import { accountNotFound, fail, ok } from "./results.js";
 import { expireHolds } from "./sweep.js";
 import type { Change, CreditSummary, EntryKind, Guarded, Ledger, Result } from "./types.js";
 import { checkOneOf, checkUserId } from "./validate.js";
@@ -35,10 +35,6 @@ export type { EntryLot, Ledger } from "./types.js";
 const grantKinds = ["signup_bonus", "purchase", "adjustment", "dispute_reversal", "promo_code"] as const;
 const spendKinds = ["usage", "adjustment"] as const;
 const clawBackKinds = ["refund", "dispute"] as const;
-
-function accountNotFound<T>(userId: string): Result<T> {
-  return fail("ACCOUNT_NOT_FOUND", `No credits account for user ${userId}; it is created on first sign-in.`);
-}
 
 /** Counts each outcome (ok, replayed, or the error code) for /metrics, and passes the result on. */
 async function measured<T>(operation: string, pending: Promise<Result<T>>): Promise<Result<T>> {

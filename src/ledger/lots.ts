@@ -1,7 +1,7 @@
 import { type Pool, transaction } from "../db/pool.js";
 import { statement } from "../db/statement.js";
 import { read, runAtomic, type Target } from "./execute.js";
-import { fail, ok } from "./results.js";
+import { accountNotFound, fail, ok } from "./results.js";
 import type { EntryKind, LotCategory, Result } from "./types.js";
 import { checkAmount, checkUserId } from "./validate.js";
 
@@ -39,6 +39,17 @@ export function lotOf(
   });
 }
 
+/**
+ * Locks the account row for the rest of the caller's transaction, as every ledger write does first
+ * (so lots and the sweeper wait); false when there is no account.
+ */
+async function lockAccount(target: Target, userId: string): Promise<boolean> {
+  const rows = await read(target, "select 1 from credits.accounts where user_id = $1 for no key update", [
+    userId,
+  ]);
+  return rows.length > 0;
+}
+
 const expireStatement = statement("ledger_expire_lots", "select credits.expire_lots($1::int) as expired");
 
 /** Removes what is left of lots past their expiry (at most `limit`); see credits.expire_lots. */
@@ -65,15 +76,7 @@ export async function setSpendLimit(
     (input.monthlyLimitCents === null ? null : checkAmount(input.monthlyLimitCents, 0));
   if (problem) return problem;
   return transaction(pool, async (client) => {
-    const locked = await client.query("select 1 from credits.accounts where user_id = $1 for no key update", [
-      input.userId,
-    ]);
-    if (locked.rowCount === 0) {
-      return fail(
-        "ACCOUNT_NOT_FOUND",
-        `No credits account for user ${input.userId}; it is created on first sign-in.`,
-      );
-    }
+    if (!(await lockAccount({ pool, client }, input.userId))) return accountNotFound(input.userId);
     const { rows } = await client.query<{ spend_limit_cents: number | null; month_usage_cents: number }>(
       `update credits.accounts
           set spend_limit_cents = $2,
@@ -105,15 +108,7 @@ export async function expiredOfPurchase(
   const problem = checkUserId(input.userId);
   if (problem) return problem;
   if (!target.client) return fail("INVALID_ARGUMENT", "expiredOfPurchase runs in the caller's transaction.");
-  const locked = await read(target, "select 1 from credits.accounts where user_id = $1 for no key update", [
-    input.userId,
-  ]);
-  if (locked.length === 0) {
-    return fail(
-      "ACCOUNT_NOT_FOUND",
-      `No credits account for user ${input.userId}; it is created on first sign-in.`,
-    );
-  }
+  if (!(await lockAccount(target, input.userId))) return accountNotFound(input.userId);
   const [row] = await read<{ expired_cents: number }>(
     target,
     `select coalesce(sum(d.amount_cents), 0)::bigint as expired_cents

@@ -1,5 +1,5 @@
 import { read, type Target } from "./execute.js";
-import { fail } from "./results.js";
+import { accountNotFound, fail } from "./results.js";
 import type { Result } from "./types.js";
 
 type ShortfallRow = {
@@ -27,12 +27,7 @@ export async function explainShortfall<T>(
        from credits.accounts where user_id = $1`,
     [input.userId],
   );
-  if (!row) {
-    return fail(
-      "ACCOUNT_NOT_FOUND",
-      `No credits account for user ${input.userId}; it is created on first sign-in.`,
-    );
-  }
+  if (!row) return accountNotFound(input.userId);
   const neededCents = input.amountCents;
   const heldCents = Number(row.held_cents);
   const limitCents = row.spend_limit_cents === null ? null : Number(row.spend_limit_cents);

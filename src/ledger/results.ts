@@ -13,6 +13,11 @@ export function fail<T>(
   return { data: null, error: { code, message, ...details } };
 }
 
+/** The refusal for a user with no credits account yet. */
+export function accountNotFound<T>(userId: string): Result<T> {
+  return fail("ACCOUNT_NOT_FOUND", `No credits account for user ${userId}; it is created on first sign-in.`);
+}
+
 /**
  * A broken invariant is a bug, never an expected outcome: it throws, so the request fails loudly
  * (500, logged) instead of carrying on with money that does not add up.
