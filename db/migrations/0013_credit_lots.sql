@@ -79,6 +79,29 @@ create function credits.this_month() returns date
 language sql stable
 as $$ select date_trunc('month', now() at time zone 'UTC')::date $$;
 
+-- The spend limit's rule, in one place. An account's usage this month: its counter, when the
+-- counter is this month's (a new month starts it again from zero).
+create function credits.usage_this_month(usage_month date, month_usage_cents bigint) returns bigint
+language sql stable
+as $$ select case when usage_month = credits.this_month() then month_usage_cents else 0 end $$;
+
+-- What the spend limit still allows this month: the limit less this month's usage and what is held
+-- now (every hold is for usage). Null without a limit.
+create function credits.spend_limit_room(spend_limit_cents bigint, held_cents bigint, usage_month date,
+                                         month_usage_cents bigint) returns bigint
+language sql stable
+as $$ select spend_limit_cents - held_cents - credits.usage_this_month(usage_month, month_usage_cents) $$;
+
+-- Counts usage charged now against the account's spend limit (kept only while a limit is set).
+create function credits.count_usage(account_id text, cents bigint) returns void
+language sql
+as $$
+  update credits.accounts
+     set month_usage_cents = credits.usage_this_month(usage_month, month_usage_cents) + cents,
+         usage_month = credits.this_month()
+   where user_id = account_id and spend_limit_cents is not null
+$$;
+
 -- When this month began, UTC: the usage a spend limit counts is what was charged since.
 create function credits.month_start() returns timestamptz
 language sql stable
@@ -228,11 +251,7 @@ begin
     return null;
   end if;
   if new.kind = 'usage' then
-    update credits.accounts
-       set month_usage_cents = case when usage_month = credits.this_month() then month_usage_cents else 0 end
-                               - new.amount_cents,
-           usage_month = credits.this_month()
-     where user_id = new.user_id and spend_limit_cents is not null;
+    perform credits.count_usage(new.user_id, -new.amount_cents);
   end if;
   left_cents := -new.amount_cents;
   if new.kind = 'expiry' then
@@ -347,11 +366,7 @@ begin
   if settle_entry is null then
     raise exception 'settled hold % has no entry', settled_hold using errcode = 'restrict_violation';
   end if;
-  update credits.accounts
-     set month_usage_cents = case when usage_month = credits.this_month() then month_usage_cents else 0 end
-                             + left_cents,
-         usage_month = credits.this_month()
-   where user_id = account_id and spend_limit_cents is not null;
+  perform credits.count_usage(account_id, left_cents);
   for part in
     select p.lot_id, p.amount_cents from credits.hold_lots p where p.hold_id = settled_hold order by p.position
   loop
@@ -448,7 +463,11 @@ revoke all on function credits.expire_lots(int) from public;
 revoke all on function credits.expired_unswept_cents(text) from public;
 revoke all on function credits.this_month() from public;
 revoke all on function credits.month_start() from public;
-grant execute on function credits.expired_unswept_cents(text), credits.this_month(), credits.month_start()
+revoke all on function credits.usage_this_month(date, bigint) from public;
+revoke all on function credits.spend_limit_room(bigint, bigint, date, bigint) from public;
+revoke all on function credits.count_usage(text, bigint) from public;
+grant execute on function credits.expired_unswept_cents(text), credits.this_month(), credits.month_start(),
+  credits.usage_this_month(date, bigint)
   to authenticated;
 
 -- Like every credits table: RLS forced; a person may read their own lots and draws, nobody may write.

@@ -31,9 +31,7 @@ const placeStatement = statement(
        set held_cents = held_cents + $2::bigint, updated_at = now()
      where user_id = $1
        and balance_cents - held_cents - credits.expired_unswept_cents(user_id) >= $2::bigint
-       and (spend_limit_cents is null
-            or case when usage_month = credits.this_month() then month_usage_cents else 0 end
-               + held_cents + $2::bigint <= spend_limit_cents)
+       and coalesce(credits.spend_limit_room(spend_limit_cents, held_cents, usage_month, month_usage_cents) >= $2::bigint, true)
        and not exists (select 1 from credits.holds where idempotency_key = $3)
     returning user_id, balance_cents, held_cents
   ), hold as (

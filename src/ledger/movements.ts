@@ -34,9 +34,7 @@ const moveStatement = statement(
        set balance_cents = balance_cents + $2::bigint, updated_at = now()
      where user_id = $1
        and ($7::boolean or balance_cents - held_cents - credits.expired_unswept_cents(user_id) >= -$2::bigint)
-       and ($3 <> 'usage' or spend_limit_cents is null
-            or case when usage_month = credits.this_month() then month_usage_cents else 0 end
-               + held_cents - $2::bigint <= spend_limit_cents)
+       and ($3 <> 'usage' or coalesce(credits.spend_limit_room(spend_limit_cents, held_cents, usage_month, month_usage_cents) >= -$2::bigint, true))
     returning user_id, balance_cents, held_cents
   ), entry as (
     insert into credits.entries (user_id, amount_cents, kind, idempotency_key, reference, description)

@@ -169,7 +169,7 @@ const summaryStatement = statement(
           -- The counter the limit is checked against while one is set; else, only when asked (a
           -- settings page, not every page load), summed from this month's entries.
           case when a.spend_limit_cents is not null
-                 then case when a.usage_month = credits.this_month() then a.month_usage_cents else 0 end
+                 then credits.usage_this_month(a.usage_month, a.month_usage_cents)
                when $2::boolean
                  then (select coalesce(-sum(e.amount_cents), 0)::bigint from credits.entries e
                         where e.user_id = a.user_id and e.kind = 'usage' and e.created_at >= credits.month_start())

@@ -7,7 +7,7 @@ type ShortfallRow = {
   held_cents: number;
   expired_cents: number;
   spend_limit_cents: number | null;
-  month_usage_cents: number;
+  limit_room_cents: number | null;
 };
 
 /**
@@ -23,20 +23,20 @@ export async function explainShortfall<T>(
     target,
     `select balance_cents, held_cents, credits.expired_unswept_cents(user_id) as expired_cents,
             spend_limit_cents,
-            case when usage_month = credits.this_month() then month_usage_cents else 0 end as month_usage_cents
+            credits.spend_limit_room(spend_limit_cents, held_cents, usage_month, month_usage_cents)
+              as limit_room_cents
        from credits.accounts where user_id = $1`,
     [input.userId],
   );
   if (!row) return accountNotFound(input.userId);
   const neededCents = input.amountCents;
   const heldCents = Number(row.held_cents);
-  const limitCents = row.spend_limit_cents === null ? null : Number(row.spend_limit_cents);
-  const usedCents = Number(row.month_usage_cents) + heldCents;
-  if (input.usage && limitCents !== null && usedCents + neededCents > limitCents) {
+  if (input.usage && row.limit_room_cents !== null && neededCents > Number(row.limit_room_cents)) {
+    const leftCents = Math.max(Number(row.limit_room_cents), 0);
     return fail(
       "SPEND_LIMIT_REACHED",
-      `This needs ${neededCents} cents but your monthly spend limit of ${limitCents} cents has ${Math.max(limitCents - usedCents, 0)} left; raise the limit in settings or wait for next month.`,
-      { neededCents, availableCents: Math.max(limitCents - usedCents, 0) },
+      `This needs ${neededCents} cents but your monthly spend limit of ${row.spend_limit_cents} cents has ${leftCents} left; raise the limit in settings or wait for next month.`,
+      { neededCents, availableCents: leftCents },
     );
   }
   const availableCents = Number(row.balance_cents) - heldCents - Number(row.expired_cents);

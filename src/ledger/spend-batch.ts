@@ -26,10 +26,7 @@ const batchStatement = `
   with recursive locked as (
     select user_id, balance_cents, held_cents,
            least(balance_cents - held_cents - credits.expired_unswept_cents(user_id),
-                 case when spend_limit_cents is null then null
-                      else spend_limit_cents - held_cents
-                           - case when usage_month = credits.this_month() then month_usage_cents else 0 end
-                 end) as room_cents
+                 credits.spend_limit_room(spend_limit_cents, held_cents, usage_month, month_usage_cents)) as room_cents
       from credits.accounts
      where user_id = any($1::text[])
      order by user_id
