@@ -154,7 +154,11 @@ describe("auto top-up in the browser", () => {
       .poll(
         async () => {
           await page.reload();
-          return notice.isVisible();
+          // The notice comes with the section's read of auto top-up: give it a moment.
+          return notice.waitFor({ timeout: 2_000 }).then(
+            () => true,
+            () => false,
+          );
         },
         { timeout: 15_000 },
       )
