@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import type { AutoTopUpView } from "../../../src/billing/auto-topup-settings.js";
 import { focusBuyCredits } from "../account/BuyCredits.js";
 import { api } from "../shared/api.js";
 import { formatCents } from "../shared/money.js";
@@ -7,13 +8,7 @@ import { Notice } from "../shared/Notice.js";
 type AlertNotice = { id: string; kind: string; data: { availableCents?: number; thresholdCents?: number } };
 
 /** A failed auto top-up that waits for the person (GET /api/auto-topup's `notice`). */
-type TopUpNotice = {
-  topUpId: string;
-  amountCents: number;
-  currency: string;
-  message: string;
-  turnedOff: boolean;
-};
+type TopUpNotice = NonNullable<AutoTopUpView["notice"]>;
 
 /**
  * The person's open notices as banners (low balance, and a failed auto top-up that waits for them),

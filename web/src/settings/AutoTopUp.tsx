@@ -1,40 +1,12 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
+import type { AutoTopUpView, TopUpView } from "../../../src/billing/auto-topup-settings.js";
 import { api } from "../shared/api.js";
 import { Field } from "../shared/Field.js";
 import { formatCents, formatDate, parseCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
 
-/** GET /api/auto-topup's answer (src/billing/auto-topup-settings.ts). */
-type TopUp = {
-  id: string;
-  amountCents: number;
-  currency: string;
-  status: "pending" | "processing" | "succeeded" | "failed" | "canceled";
-  failureCode: string | null;
-  failureMessage: string | null;
-  createdAt: string;
-};
-
-type AutoTopUpView = {
-  state: "off" | "awaiting_card" | "on" | "turned_off_after_failures";
-  thresholdCents: number;
-  amountCents: number;
-  monthlyLimitCents: number;
-  currency: string;
-  cardSaved: boolean;
-  consecutiveFailures: number;
-  pausedUntil: string | null;
-  monthTotalCents: number;
-  limits: { minCents: number; maxCents: number; stepCents: number; maxMonthlyLimitCents: number };
-  topUps: TopUp[];
-  notice: {
-    topUpId: string;
-    amountCents: number;
-    currency: string;
-    message: string;
-    turnedOff: boolean;
-  } | null;
-};
+/** GET /api/auto-topup's answer, as the server types it. */
+type TopUp = TopUpView;
 
 const statusWords: Record<TopUp["status"], string> = {
   pending: "starting",
