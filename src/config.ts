@@ -51,7 +51,7 @@ export type Config = {
   checkoutReturnOrigins: string[];
   /** URLs the outgoing webhooks go to: https, or http on a loopback host; empty: none. */
   webhookEndpoints: string[];
-  /** A metering customer's available credit below this sends balance.low, once per crossing. */
+  /** The default low-balance alert threshold (email, banner, and balance.low for an app's customer), once per crossing. */
   lowBalanceAlertCents: number;
   /** Days a promotional lot (signup bonus, promo code) lasts before its remainder expires. */
   promoCreditDays: number;
