@@ -186,6 +186,9 @@ describe("Stop before the first word", () => {
   }, async () => {
     const page = await signedUpPage(silent.url);
     await ask(page, "A question whose answer I stop at once");
+    // Stop once the answer has begun (its credit reserved, no word yet). A Stop before the server's
+    // first chunk aborts a request whose answer the page never learned the id of, which is not this case.
+    await page.getByText(/^Answering… up to \$\d+\.\d\d reserved$/).waitFor();
     await page.getByRole("button", { name: "Stop" }).click();
     await page.getByRole("button", { name: "Send" }).waitFor();
     const cost = page.getByTestId("answer-cost");
