@@ -23,7 +23,8 @@ beforeAll(async () => {
   server = await startMeteringServer({
     AI_MODEL: "compatible:normal",
     AI_MODELS:
-      "compatible:normal,compatible:fail500,compatible:endless,compatible:slow-40,compatible:hesitant-30000",
+      "compatible:normal,compatible:fail500,compatible:endless,compatible:slow-40,compatible:hesitant-30000,demo",
+    DEMO_WORD_DELAY_MS: "0",
     OPENAI_BASE_URL: `${upstream.url}/v1`,
     AI_PRICE_INPUT_PER_MILLION: "1000",
     AI_PRICE_OUTPUT_PER_MILLION: "2000",
@@ -127,6 +128,39 @@ describe("the openai package pointed at Coinslot", () => {
     expect(chunks.at(-1)?.choices).toEqual([]);
     expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 11, completion_tokens: 6, total_tokens: 17 });
     expect(await account(userId)).toEqual({ balance: 40, held: 0, total: 40 });
+  });
+
+  it("serves a model that does not speak OpenAI's format (the demo) through its AI SDK provider, streamed and not, charged once each", async () => {
+    const { client, userId } = await person();
+    const before = upstream.requests.length;
+    const completion = await client.chat.completions.create({ model: "demo", ...ask });
+    const reply = completion.choices[0]?.message.content ?? "";
+    expect(reply).toContain("demo model");
+    expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
+    const stream = await client.chat.completions.create({
+      model: "demo",
+      ...ask,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let streamed = "";
+    let usage: { completion_tokens: number } | null | undefined;
+    for await (const chunk of stream) {
+      streamed += chunk.choices[0]?.delta.content ?? "";
+      usage ??= chunk.usage;
+    }
+    expect(streamed).toContain("demo model");
+    expect(usage?.completion_tokens).toBeGreaterThan(0);
+    // Neither call went to the OpenAI-compatible upstream.
+    expect(upstream.requests.length).toBe(before);
+    const entries = await usageEntries(userId);
+    expect(entries.map((entry) => entry.description.startsWith("Gateway: demo for key"))).toEqual([
+      true,
+      true,
+    ]);
+    const { balance, held, total } = await account(userId);
+    expect({ held, total }).toEqual({ held: 0, total: balance });
+    expect(balance).toBe(50 + entries.reduce((sum, entry) => sum + entry.cents, 0));
   });
 
   it("refuses with 402 insufficient_quota when the hold does not fit, and never calls the model", async () => {

@@ -69,6 +69,29 @@ describe("resolveModel", () => {
     });
   });
 
+  it("relays to OpenAI-format upstreams directly, at their chat completions URL, and to no other", () => {
+    const compatible = resolveModel(
+      configWith({
+        AI_MODEL: "compatible:llama3",
+        OPENAI_BASE_URL: "http://localhost:11434/v1/",
+        OPENAI_API_KEY: "ollama",
+        AI_PRICE_INPUT_PER_MILLION: "0.2",
+        AI_PRICE_OUTPUT_PER_MILLION: "0.6",
+      }),
+    );
+    expect(compatible.openAiRelay).toMatchObject({
+      modelName: "llama3",
+      apiKey: "ollama",
+      maxTokensField: "max_tokens",
+    });
+    expect(compatible.openAiRelay?.url.href).toBe("http://localhost:11434/v1/chat/completions");
+    const openai = resolveModel(configWith({ AI_MODEL: "openai:gpt-4o-mini", OPENAI_API_KEY: "k" }));
+    expect(openai.openAiRelay?.url.href).toBe("https://api.openai.com/v1/chat/completions");
+    expect(openai.openAiRelay?.maxTokensField).toBe("max_completion_tokens");
+    expect(resolveModel(configWith({})).openAiRelay).toBeUndefined();
+    expect(resolveModel(configWith({ GEMINI_API_KEY: "k" })).openAiRelay).toBeUndefined();
+  });
+
   it("names the missing key or URL for each provider", () => {
     expect(refusal({ AI_MODEL: "google:gemini-2.0-flash" })).toContain("GOOGLE_GENERATIVE_AI_API_KEY");
     expect(refusal({ AI_MODEL: "openai:gpt-4o-mini" })).toContain("OPENAI_API_KEY");

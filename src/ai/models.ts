@@ -4,6 +4,7 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import type { LanguageModelV3 } from "@ai-sdk/provider";
 import type { Config } from "../config.js";
 import { createDemoModel, demoModelId } from "./demo-model.js";
+import { type OpenAiRelay, openAiRelay } from "./openai-relay.js";
 import type { Price } from "./pricing.js";
 
 /** The model every chat uses, with the price it is charged at. */
@@ -13,6 +14,8 @@ export type ChatModel = {
   isDemo: boolean;
   price: Price;
   languageModel: LanguageModelV3;
+  /** Set when the upstream speaks OpenAI's chat completions itself: the gateway relays to it directly. */
+  openAiRelay?: OpenAiRelay;
 };
 
 /**
@@ -125,10 +128,41 @@ export function resolveModel(config: Config, options: ModelOptions = {}): ChatMo
   return modelOf(config, config.aiModel, options);
 }
 
+/** For `openai:` and `compatible:` models (whose settings languageModelFor has checked). */
+function relayFor(config: Config, modelId: string): OpenAiRelay | undefined {
+  const separator = modelId.indexOf(":");
+  const provider = modelId.slice(0, separator);
+  const modelName = modelId.slice(separator + 1);
+  if (provider === "openai") {
+    return openAiRelay({
+      baseUrl: config.openaiBaseUrl ?? "https://api.openai.com/v1",
+      apiKey: config.openaiApiKey,
+      modelName,
+      maxTokensField: "max_completion_tokens",
+    });
+  }
+  if (provider === "compatible" && config.openaiBaseUrl) {
+    return openAiRelay({
+      baseUrl: config.openaiBaseUrl,
+      apiKey: config.openaiApiKey,
+      modelName,
+      maxTokensField: "max_tokens",
+    });
+  }
+  return undefined;
+}
+
 function modelOf(config: Config, modelId: string, options: ModelOptions): ChatModel {
   const price = priceFor(config, modelId);
   const languageModel = languageModelFor(config, modelId, options);
-  return { id: modelId, isDemo: modelId === demoModelId, price, languageModel };
+  const relay = relayFor(config, modelId);
+  return {
+    id: modelId,
+    isDemo: modelId === demoModelId,
+    price,
+    languageModel,
+    ...(relay ? { openAiRelay: relay } : {}),
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 } from "../ai/completion.js";
 import { conflictAttempts } from "../ai/metered-stream.js";
 import type { ChatModel } from "../ai/models.js";
+import { relayCompletion } from "../ai/openai-relay.js";
 import { maxCostCents } from "../ai/pricing.js";
 import { errorCode, type Pool, type PoolClient, retryWithBackoff, transaction } from "../db/pool.js";
 import { AppError } from "../kit/errors.js";
@@ -325,14 +326,19 @@ export async function answerCompletion(service: GatewayService, call: Completion
 
   const run = async (onText: (text: string) => void) => {
     try {
-      const generation = await generateCompletion({
+      const request = {
         model: call.model,
         messages: call.messages,
         maxOutputTokens: call.maxOutputTokens,
         temperature: call.temperature,
         abortSignal: timing.signal,
         onText,
-      });
+      };
+      // An upstream in OpenAI's format is relayed to directly: the same Generation at a fraction of
+      // the AI SDK provider's CPU per chunk; any other model (Gemini, the demo) goes through its provider.
+      const generation = call.model.openAiRelay
+        ? await relayCompletion(call.model.openAiRelay, request)
+        : await generateCompletion(request);
       const charge = chargeFor(generation, {
         model: call.model,
         creditMarkup: service.creditMarkup,
