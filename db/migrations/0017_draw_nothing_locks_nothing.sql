@@ -1,0 +1,35 @@
+-- A draw of nothing locks nothing. Every settlement asks the draw order for what its hold's lots did
+-- not cover, which is nearly always 0 cents; the function still fetched the account's first lot FOR
+-- UPDATE before it saw there was nothing to take, a row lock (a tuple write) per settlement that
+-- protects nothing: the caller holds the account row, which every writer locks before its lots.
+-- Otherwise the same order as 0013_credit_lots.sql, in one place.
+create or replace function credits.lots_in_draw_order(account_id text, amount bigint, from_expired boolean)
+returns table (lot_id bigint, take_cents bigint, step int)
+language plpgsql
+as $$
+declare
+  lot record;
+  left_cents bigint := amount;
+begin
+  step := 0;
+  if amount <= 0 then
+    return;
+  end if;
+  for lot in
+    select id, remaining_cents - held_cents as free_cents
+      from credits.lots
+     where user_id = account_id and remaining_cents > 0 and remaining_cents > held_cents and expired_at is null
+       and (from_expired or expires_at is null or expires_at > now())
+     order by (expires_at is not null and expires_at <= now()), expires_at nulls last,
+              category = 'paid', id
+       for update
+  loop
+    exit when left_cents = 0;
+    lot_id := lot.id;
+    take_cents := least(lot.free_cents, left_cents);
+    step := step + 1;
+    left_cents := left_cents - take_cents;
+    return next;
+  end loop;
+end
+$$;
