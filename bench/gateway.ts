@@ -3,6 +3,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import pg from "pg";
 import { startEmbeddedPostgres } from "../src/db/embedded.js";
 import { createLogger } from "../src/logger.js";
 import { checkLedger, openPerson, type Running, spawnNode, startCoinslot, stop } from "./coinslot-process.js";
@@ -49,6 +50,29 @@ const question = "What does a metered completion cost under load?";
 // Coinslot processes on the one database, the clients spread over them round robin (as several
 // processes behind one port would share them); their CPU is summed.
 const processes = Number(process.env.BENCH_GATEWAY_PROCESSES ?? 1);
+// BENCH_PG_STATEMENTS=1: PostgreSQL's own account of the statements the measured part ran (pg_stat_statements).
+const statementsReport = process.env.BENCH_PG_STATEMENTS === "1";
+
+/** The statements PostgreSQL spent the most time on since `reset`, with their calls and time per call. */
+async function topStatements(databaseUrl: string, reset: boolean) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query("create extension if not exists pg_stat_statements");
+    if (reset) {
+      await client.query("select pg_stat_statements_reset()");
+      return [];
+    }
+    const { rows } = await client.query(
+      `select calls, round(total_exec_time::numeric, 1)::float as "totalMs",
+              round((total_exec_time / calls)::numeric, 3)::float as "msPerCall", left(query, 160) as query
+         from pg_stat_statements where calls > 0 order by total_exec_time desc limit 15`,
+    );
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
 
 type Case = "bare" | "gateway";
 
@@ -129,6 +153,7 @@ function summary(totals: Totals) {
     serverCpuMsPerCompletion: round2((totals.cpuSeconds * 1000) / totals.chats),
     serverCpuMsPerCompletionByRound: totals.cpuMsPerChatByRound,
     clientCpuMsPerCompletion: round2((totals.clientCpuSeconds * 1000) / totals.chats),
+    machineCpuMsPerCompletion: round2((totals.machineCpuSeconds * 1000) / totals.chats),
   };
 }
 
@@ -193,7 +218,12 @@ export async function benchGateway() {
     password: "coinslot-bench",
     preferredPort: 54379,
     logger: createLogger("warn"),
-    settings: { max_connections: "200" },
+    settings: {
+      max_connections: "200",
+      ...(statementsReport
+        ? { shared_preload_libraries: "pg_stat_statements", "pg_stat_statements.track": "all" }
+        : {}),
+    },
   });
   const servers: Running[] = [];
   let sampler: NodeJS.Timeout | undefined;
@@ -251,6 +281,7 @@ export async function benchGateway() {
       ReturnType<typeof compare> & { providerReadFloor: Awaited<ReturnType<typeof providerReadFloor>> }
     > = {};
     let completionsServed = warmup.gateway.chats;
+    if (statementsReport) await topStatements(database.url, true);
     for (const clients of concurrencies) {
       process.stderr.write(`bench: gateway: ${clients} concurrent...\n`);
       rssPeakMb = 0;
@@ -284,6 +315,7 @@ export async function benchGateway() {
         loadAverageAfter: round2(loadavg()[0] ?? 0),
       },
       ...results,
+      ...(statementsReport ? { statements: await topStatements(database.url, false) } : {}),
       invariants: { completionsServed, ...(await checkLedger(database.url, completionsServed)) },
       targets,
       targetsMet: at64

@@ -80,7 +80,12 @@ export async function runClients(input: {
 }
 
 /** One case of a round: its load, the CPU its server used meanwhile, and the load generator's own. */
-export type CaseResult = LoadResult & { cpuSeconds: number; clientCpuSeconds: number };
+export type CaseResult = LoadResult & {
+  cpuSeconds: number;
+  clientCpuSeconds: number;
+  /** Every process of the machine (servers, PostgreSQL, the clients): what the case cost the two cores. */
+  machineCpuSeconds: number;
+};
 
 /**
  * `runClients` against the server of process `pid`, on connections of its own. Fresh connections per
@@ -96,6 +101,7 @@ export async function measureCase(input: {
   const agent = new Agent({ keepAlive: true, maxSockets: input.clients });
   const cpuBefore = cpuSecondsOf(input.pid);
   const clientCpuBefore = process.cpuUsage();
+  const machineCpuBefore = machineCpuSeconds();
   try {
     const result = await runClients({
       agent,
@@ -108,6 +114,7 @@ export async function measureCase(input: {
       ...result,
       cpuSeconds: cpuSecondsOf(input.pid) - cpuBefore,
       clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6,
+      machineCpuSeconds: machineCpuSeconds() - machineCpuBefore,
     };
   } finally {
     agent.destroy();
@@ -121,6 +128,7 @@ export type Totals = {
   seconds: number;
   cpuSeconds: number;
   clientCpuSeconds: number;
+  machineCpuSeconds: number;
   /** Server CPU per chat in each round: the spread says how far a difference stands above noise. */
   cpuMsPerChatByRound: number[];
 };
@@ -132,6 +140,7 @@ export function emptyTotals(): Totals {
     seconds: 0,
     cpuSeconds: 0,
     clientCpuSeconds: 0,
+    machineCpuSeconds: 0,
     cpuMsPerChatByRound: [],
   };
 }
@@ -142,6 +151,7 @@ export function addRound(totals: Totals, result: CaseResult): void {
   totals.seconds += result.seconds;
   totals.cpuSeconds += result.cpuSeconds;
   totals.clientCpuSeconds += result.clientCpuSeconds;
+  totals.machineCpuSeconds += result.machineCpuSeconds;
   totals.cpuMsPerChatByRound.push(round2((result.cpuSeconds * 1000) / result.chats));
 }
 
@@ -155,6 +165,16 @@ export function cpuSecondsOf(pid: number): number {
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+}
+
+/** CPU seconds every core of the machine has been busy (not idle, not waiting on I/O) so far, from /proc/stat. */
+export function machineCpuSeconds(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+  const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number);
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
+    clockTicksPerSecond
+  );
 }
 
 /** Resident memory of the process now, in MB, from /proc. */
