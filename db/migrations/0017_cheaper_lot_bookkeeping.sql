@@ -1,3 +1,6 @@
+-- What every hold and settlement pays for the lots of 0013_credit_lots.sql, made cheaper; the rules
+-- are unchanged.
+--
 -- A draw of nothing locks nothing. Every settlement asks the draw order for what its hold's lots did
 -- not cover, which is nearly always 0 cents; the function still fetched the account's first lot FOR
 -- UPDATE before it saw there was nothing to take, a row lock (a tuple write) per settlement that
@@ -31,5 +34,33 @@ begin
     left_cents := left_cents - take_cents;
     return next;
   end loop;
+end
+$$;
+
+-- Two helpers every hold or settlement calls were SQL functions that PostgreSQL cannot inline (one
+-- writes, one reads a table), so each call parsed and planned its query again; as PL/pgSQL, the plan
+-- is kept for the session. Same statements, same volatility: a volatile PL/pgSQL function also
+-- takes a fresh snapshot for each query it runs, which expired_unswept_cents relies on (0013).
+create or replace function credits.count_usage(account_id text, cents bigint) returns void
+language plpgsql
+as $$
+begin
+  update credits.accounts
+     set month_usage_cents = credits.usage_this_month(usage_month, month_usage_cents) + cents,
+         usage_month = credits.this_month()
+   where user_id = account_id and spend_limit_cents is not null;
+end
+$$;
+
+create or replace function credits.expired_unswept_cents(account_id text) returns bigint
+language plpgsql volatile
+as $$
+begin
+  return (
+    select coalesce(sum(remaining_cents - held_cents), 0)::bigint
+      from credits.lots
+     where user_id = account_id and remaining_cents > 0 and remaining_cents > held_cents
+       and expires_at <= now() and expired_at is null
+  );
 end
 $$;
