@@ -65,7 +65,8 @@ async function topStatements(databaseUrl: string, reset: boolean) {
     }
     const { rows } = await client.query(
       `select calls, round(total_exec_time::numeric, 1)::float as "totalMs",
-              round((total_exec_time / calls)::numeric, 3)::float as "msPerCall", left(query, 160) as query
+              round((total_exec_time / calls)::numeric, 3)::float as "msPerCall",
+              round(max_exec_time::numeric, 1)::float as "maxMs", left(query, 160) as query
          from pg_stat_statements where calls > 0 order by total_exec_time desc limit 15`,
     );
     return rows;
@@ -154,6 +155,7 @@ function summary(totals: Totals) {
     serverCpuMsPerCompletionByRound: totals.cpuMsPerChatByRound,
     clientCpuMsPerCompletion: round2((totals.clientCpuSeconds * 1000) / totals.chats),
     machineCpuMsPerCompletion: round2((totals.machineCpuSeconds * 1000) / totals.chats),
+    postgresCpuMsPerCompletion: round2((totals.postgresCpuSeconds * 1000) / totals.chats),
   };
 }
 

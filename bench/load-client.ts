@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 
 /** One chat to send: where, with which body and headers; `check` says whether the answer is whole. */
@@ -85,6 +85,7 @@ export type CaseResult = LoadResult & {
   clientCpuSeconds: number;
   /** Every process of the machine (servers, PostgreSQL, the clients): what the case cost the two cores. */
   machineCpuSeconds: number;
+  postgresCpuSeconds: number;
 };
 
 /**
@@ -102,6 +103,7 @@ export async function measureCase(input: {
   const cpuBefore = cpuSecondsOf(input.pid);
   const clientCpuBefore = process.cpuUsage();
   const machineCpuBefore = machineCpuSeconds();
+  const postgresCpuBefore = postgresCpuSeconds();
   try {
     const result = await runClients({
       agent,
@@ -115,6 +117,7 @@ export async function measureCase(input: {
       cpuSeconds: cpuSecondsOf(input.pid) - cpuBefore,
       clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6,
       machineCpuSeconds: machineCpuSeconds() - machineCpuBefore,
+      postgresCpuSeconds: postgresCpuSeconds() - postgresCpuBefore,
     };
   } finally {
     agent.destroy();
@@ -129,6 +132,7 @@ export type Totals = {
   cpuSeconds: number;
   clientCpuSeconds: number;
   machineCpuSeconds: number;
+  postgresCpuSeconds: number;
   /** Server CPU per chat in each round: the spread says how far a difference stands above noise. */
   cpuMsPerChatByRound: number[];
 };
@@ -141,6 +145,7 @@ export function emptyTotals(): Totals {
     cpuSeconds: 0,
     clientCpuSeconds: 0,
     machineCpuSeconds: 0,
+    postgresCpuSeconds: 0,
     cpuMsPerChatByRound: [],
   };
 }
@@ -152,6 +157,7 @@ export function addRound(totals: Totals, result: CaseResult): void {
   totals.cpuSeconds += result.cpuSeconds;
   totals.clientCpuSeconds += result.clientCpuSeconds;
   totals.machineCpuSeconds += result.machineCpuSeconds;
+  totals.postgresCpuSeconds += result.postgresCpuSeconds;
   totals.cpuMsPerChatByRound.push(round2((result.cpuSeconds * 1000) / result.chats));
 }
 
@@ -175,6 +181,26 @@ export function machineCpuSeconds(): number {
     ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
     clockTicksPerSecond
   );
+}
+
+/**
+ * CPU seconds every PostgreSQL process alive now has used (its backends live as long as the pools'
+ * connections, so a difference over a case is what PostgreSQL spent on it), from /proc.
+ */
+export function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (!stat.includes("(postgres)")) continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return total;
 }
 
 /** Resident memory of the process now, in MB, from /proc. */
