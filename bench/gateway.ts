@@ -30,8 +30,8 @@ import {
  * round by round (the order alternating) so the machine's drift hits both alike. At the end every
  * balance must equal its entries, no hold may be open, and there must be one usage entry per
  * completion Coinslot served. Each concurrency also reports `providerReadFloor`: the CPU per completion
- * of reading the same stream through the AI SDK provider alone, the part of the gateway's cost no
- * gateway code can remove. BENCH_GATEWAY_COMPLETIONS (per concurrency and case, over all rounds),
+ * of reading the same stream through the AI SDK provider alone: what a model served through its
+ * provider pays, and what the relay (src/ai/openai-relay.ts) spares OpenAI-format upstreams. BENCH_GATEWAY_COMPLETIONS (per concurrency and case, over all rounds),
  * BENCH_CHUNKS, BENCH_CHUNK_DELAY_MS, BENCH_ROUNDS, BENCH_CONCURRENCY change the run;
  * BENCH_CPU_PROF=<dir> runs Coinslot under `node --cpu-prof`; BENCH_GATEWAY_PROCESSES=2 runs two Coinslot
  * processes on the database with the clients spread over them (CPU summed, RSS of the first). `npx tsx bench/gateway.ts` runs it alone.
