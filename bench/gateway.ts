@@ -162,8 +162,8 @@ function summary(totals: Totals) {
 /**
  * What reading the same completions through the AI SDK provider's own stream costs with nothing
  * else around it: `doStream` of `@ai-sdk/openai-compatible` against the upstream, in this process
- * (whose CPU is then its own), at `clients` concurrent. The floor under the gateway's CPU per
- * completion: every call passes each upstream event through the provider's fetch, text decoding,
+ * (whose CPU is then its own), at `clients` concurrent. The floor under the CPU per completion of a
+ * model served through its provider (the relay spares OpenAI-format upstreams): every call passes each upstream event through the provider's fetch, text decoding,
  * SSE parsing, JSON and schema validation and its transform. Measured without AsyncLocalStorage's
  * promise hooks, which Coinslot has on (Better Auth), so Coinslot's own floor is somewhat higher.
  */

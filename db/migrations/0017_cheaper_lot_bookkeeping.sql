@@ -64,3 +64,58 @@ begin
   );
 end
 $$;
+
+-- A hold that resolves gives back what it reserved and, when settled, pays its charge from the lots
+-- it reserved in the order it reserved them: one write per lot for both, where 0013 wrote each lot
+-- twice (the reservation back in one statement, then the charge in settle_from_lots). Same rows in
+-- the end: a lot's reservation falls by what the hold reserved there, its credit by what the charge
+-- took there, and whatever those lots could not cover comes from the account's other lots, then as
+-- a debt, as before.
+create or replace function credits.hold_frees_lots() returns trigger
+language plpgsql
+as $$
+declare
+  part record;
+  take bigint;
+  left_cents bigint := coalesce(new.settled_cents, 0);
+  settle_entry bigint;
+begin
+  if left_cents > 0 then
+    select id into settle_entry from credits.entries where idempotency_key = 'hold:' || new.id || ':settle';
+    if settle_entry is null then
+      raise exception 'settled hold % has no entry', new.id using errcode = 'restrict_violation';
+    end if;
+    perform credits.count_usage(new.user_id, left_cents);
+  end if;
+  for part in
+    select p.lot_id, p.amount_cents from credits.hold_lots p where p.hold_id = new.id order by p.position
+  loop
+    take := least(part.amount_cents, left_cents);
+    update credits.lots
+       set held_cents = held_cents - part.amount_cents, remaining_cents = remaining_cents - take
+     where id = part.lot_id;
+    if take > 0 then
+      insert into credits.lot_draws (entry_id, lot_id, user_id, amount_cents)
+      values (settle_entry, part.lot_id, new.user_id, take);
+      left_cents := left_cents - take;
+    end if;
+  end loop;
+  -- Only a hold placed before lots existed reserved none: its charge comes from the credit it kept
+  -- out of others' reach, and what a clawback took meanwhile becomes a debt, as the balance says.
+  if left_cents > 0 then
+    left_cents := credits.draw_from_lots(new.user_id, settle_entry, left_cents, true);
+    if left_cents > 0 then
+      insert into credits.lots (user_id, entry_id, category, amount_cents, remaining_cents)
+      values (new.user_id, settle_entry, 'paid', -left_cents, -left_cents);
+    end if;
+  end if;
+  -- What the hold gives back pays any debt a clawback left while the hold had that credit reserved.
+  if exists (select 1 from credits.lots where user_id = new.user_id and remaining_cents < 0) then
+    for part in select p.lot_id from credits.hold_lots p where p.hold_id = new.id order by p.position loop
+      perform credits.pay_debts(part.lot_id, new.user_id, null);
+    end loop;
+  end if;
+  return null;
+end
+$$;
+drop function credits.settle_from_lots(bigint, text, bigint);
