@@ -76,19 +76,8 @@ async function startStream(request: CompletionRequest): Promise<ReadableStream<L
  * @example
  * const generation = await generateCompletion({ model, messages, maxOutputTokens: 256, abortSignal, onText });
  */
-export async function generateCompletion(request: CompletionRequest): Promise<Generation> {
-  const generation: Generation = {
-    text: "",
-    usage: undefined,
-    finishReason: "error",
-    providerFailed: false,
-    failure: undefined,
-  };
-  const fail = (error: unknown) => {
-    generation.failure ??= error;
-    if (!request.abortSignal.aborted) generation.providerFailed = true;
-  };
-  try {
+export function generateCompletion(request: CompletionRequest): Promise<Generation> {
+  return runGeneration(request.abortSignal, async (generation, fail) => {
     const reader = (await startStream(request)).getReader();
     for (;;) {
       const { done, value: part } = await reader.read();
@@ -113,10 +102,36 @@ export async function generateCompletion(request: CompletionRequest): Promise<Ge
         fail(part.error);
       }
     }
+  });
+}
+
+/**
+ * The frame of every way a generation is read (the provider's stream here, the relay in
+ * openai-relay.ts): `read` fills a fresh Generation; what it throws or hands to `fail` is the
+ * provider's failure, unless `abortSignal` fired first (the client left, or the deadline passed);
+ * either way the generation ended in error. Never throws.
+ */
+export async function runGeneration(
+  abortSignal: AbortSignal,
+  read: (generation: Generation, fail: (error: unknown) => void) => Promise<void>,
+): Promise<Generation> {
+  const generation: Generation = {
+    text: "",
+    usage: undefined,
+    finishReason: "error",
+    providerFailed: false,
+    failure: undefined,
+  };
+  const fail = (error: unknown) => {
+    generation.failure ??= error;
+    if (!abortSignal.aborted) generation.providerFailed = true;
+  };
+  try {
+    await read(generation, fail);
   } catch (error) {
     fail(error);
   }
-  if (generation.failure !== undefined || request.abortSignal.aborted) generation.finishReason = "error";
+  if (generation.failure !== undefined || abortSignal.aborted) generation.finishReason = "error";
   return generation;
 }
 

@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { APICallError } from "@ai-sdk/provider";
 import { createParser } from "eventsource-parser";
-import type { CompletionRequest, Generation } from "./completion.js";
+import { type CompletionRequest, type Generation, runGeneration } from "./completion.js";
 
 /**
  * An upstream that speaks OpenAI's chat completions itself (`openai:` and `compatible:` models), which
@@ -244,24 +244,9 @@ function readStream(
  * @example
  * const generation = await relayCompletion(model.openAiRelay, { model, messages, maxOutputTokens: 256, abortSignal, onText });
  */
-export async function relayCompletion(relay: OpenAiRelay, request: CompletionRequest): Promise<Generation> {
-  const generation: Generation = {
-    text: "",
-    usage: undefined,
-    finishReason: "error",
-    providerFailed: false,
-    failure: undefined,
-  };
-  const fail = (error: unknown) => {
-    generation.failure ??= error;
-    if (!request.abortSignal.aborted) generation.providerFailed = true;
-  };
-  try {
+export function relayCompletion(relay: OpenAiRelay, request: CompletionRequest): Promise<Generation> {
+  return runGeneration(request.abortSignal, async (generation, fail) => {
     const response = await openWithRetry(relay, request);
     await readStream(response, request, generation, fail);
-  } catch (error) {
-    fail(error);
-  }
-  if (generation.failure !== undefined || request.abortSignal.aborted) generation.finishReason = "error";
-  return generation;
+  });
 }
