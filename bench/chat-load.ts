@@ -195,8 +195,11 @@ export async function benchChatLoad() {
       if (metered.child.exitCode === null) rssPeakMb = Math.max(rssPeakMb, rssMbOf(metered.pid));
     }, 100);
     // A server that dies mid-run would otherwise show only as refused connections.
+    let measuring = true;
     metered.child.once("exit", (code) => {
-      process.stderr.write(`bench: Coinslot exited with ${code}:\n${metered.output().slice(-4000)}\n`);
+      if (measuring) {
+        process.stderr.write(`bench: Coinslot exited with ${code}:\n${metered.output().slice(-4000)}\n`);
+      }
     });
     const results: Record<string, unknown> = {};
     let meteredChats = warmup.metered.chats + (comparing ? warmup.compared.chats : 0);
@@ -234,6 +237,7 @@ export async function benchChatLoad() {
         },
       };
     }
+    measuring = false;
     return {
       name: "chat_under_load",
       settings: {
