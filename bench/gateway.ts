@@ -33,7 +33,8 @@ import {
  * of reading the same stream through the AI SDK provider alone: what a model served through its
  * provider pays, and what the relay (src/ai/openai-relay.ts) spares OpenAI-format upstreams. BENCH_GATEWAY_COMPLETIONS (per concurrency and case, over all rounds),
  * BENCH_CHUNKS, BENCH_CHUNK_DELAY_MS, BENCH_ROUNDS, BENCH_CONCURRENCY change the run;
- * BENCH_CPU_PROF=<dir> runs Coinslot under `node --cpu-prof`; BENCH_GATEWAY_PROCESSES=2 runs two Coinslot
+ * BENCH_STAGGER=1 spreads the clients' first completions over one completion's length (steady state
+ * instead of waves of 64 arriving together); BENCH_CPU_PROF=<dir> runs Coinslot under `node --cpu-prof`; BENCH_GATEWAY_PROCESSES=2 runs two Coinslot
  * processes on the database with the clients spread over them (CPU summed, RSS of the first). `npx tsx bench/gateway.ts` runs it alone.
  */
 const chunks = Number(process.env.BENCH_CHUNKS ?? 40);
@@ -44,6 +45,8 @@ const concurrencies = (process.env.BENCH_CONCURRENCY ?? "8,64").split(",").map(N
 // is more than two completions per client (a round of 128 lasts about a second, and its first
 // completions' warm-up weighed on it).
 const completionsSetting = process.env.BENCH_GATEWAY_COMPLETIONS;
+// BENCH_STAGGER=1: the clients' first completions start spread over one completion's length.
+const staggerMs = process.env.BENCH_STAGGER === "1" ? chunks * chunkDelayMs : 0;
 const completionsFor = (clients: number) =>
   completionsSetting ? Number(completionsSetting) : Math.max(384, 24 * clients);
 const question = "What does a metered completion cost under load?";
@@ -136,6 +139,7 @@ async function measureCases(input: {
         clients: input.clients,
         chatsEach: input.completionsEach,
         next: (client) => callFor({ ...input, which, client }),
+        staggerMs,
       });
       const othersCpu = others.reduce((sum, other) => sum + cpuSecondsOf(other), 0) - othersBefore;
       addRound(totals[which], { ...result, cpuSeconds: result.cpuSeconds + othersCpu });

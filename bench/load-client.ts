@@ -53,17 +53,25 @@ export function sendChat(agent: Agent, call: ChatCall): Promise<void> {
   });
 }
 
-/** `clients` concurrent clients, each sending `chatsEach` chats one after another. */
+/**
+ * `clients` concurrent clients, each sending `chatsEach` chats one after another. With `staggerMs`, the
+ * clients' first chats start spread evenly over that time instead of all at once: clients whose
+ * answers all take about as long otherwise move in lockstep, and every wave of them arrives together.
+ */
 export async function runClients(input: {
   agent: Agent;
   clients: number;
   chatsEach: number;
   next: (client: number, chat: number) => ChatCall;
+  staggerMs?: number;
 }): Promise<LoadResult> {
   const latenciesMs: number[] = [];
   const startedMs = performance.now();
+  const staggerMs = input.staggerMs ?? 0;
   await Promise.all(
     Array.from({ length: input.clients }, async (_, client) => {
+      if (staggerMs > 0)
+        await new Promise((resolve) => setTimeout(resolve, (client * staggerMs) / input.clients));
       for (let chat = 0; chat < input.chatsEach; chat++) {
         const call = input.next(client, chat);
         const beganMs = performance.now();
@@ -98,6 +106,7 @@ export async function measureCase(input: {
   clients: number;
   chatsEach: number;
   next: (client: number, chat: number) => ChatCall;
+  staggerMs?: number;
 }): Promise<CaseResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: input.clients });
   const cpuBefore = cpuSecondsOf(input.pid);
@@ -110,6 +119,7 @@ export async function measureCase(input: {
       clients: input.clients,
       chatsEach: input.chatsEach,
       next: input.next,
+      staggerMs: input.staggerMs,
     });
     const clientCpu = process.cpuUsage(clientCpuBefore);
     return {
