@@ -23,12 +23,14 @@ export function createPool(options: {
   max?: number;
   logger: Logger;
   preparedStatements?: boolean;
+  /** How long a request waits for a new connection; test files that open many at once on busy cores raise it. */
+  connectTimeoutMs?: number;
 }): Pool {
   const pool = new pg.Pool({
     ...(options.preparedStatements === false ? { Client: UnnamedStatementsClient } : {}),
     connectionString: options.url,
     max: options.max ?? 20,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
     application_name: "coinslot",
     // Queries issued on one client without awaiting each other go out together and are answered in

@@ -33,7 +33,14 @@ export async function createTestDatabase(
   const name = `test_${randomBytes(6).toString("hex")}`;
   await asAdmin(`create database ${name}`);
   const url = urlFor(name);
-  const pool = createPool({ url, max: options.poolSize ?? 10, logger: createLogger("silent") });
+  // Files run in parallel on two cores, some opening dozens of connections at once (the ledger's
+  // history test, 40): a new connection may wait longer than production's 5 s for its turn.
+  const pool = createPool({
+    url,
+    max: options.poolSize ?? 10,
+    logger: createLogger("silent"),
+    connectTimeoutMs: 30_000,
+  });
   if (options.migrated !== false) {
     const result = await migrate(pool);
     if (result.error) throw result.error;
