@@ -195,3 +195,30 @@ describe("GET /api/conversations/:id/answers/:answerId", () => {
     expect((await request(alice, `/api/conversations/${chatId}/answers/bad%20id`)).status).toBe(400);
   });
 });
+
+describe("GET /api/conversations/:id/questions/:questionId/answer", () => {
+  it("finds the answer to one's own question, the latest attempt, and nothing of another person's", async () => {
+    const chatId = await conversationOf(alice, ["Which answer goes with this question?"]);
+    const { rows } = await test.database.pool.query<{ id: string; role: string }>(
+      "select id, role from chat.messages where conversation_id = $1 order by position",
+      [chatId],
+    );
+    const question = rows.find((row) => row.role === "user");
+    const answer = rows.find((row) => row.role === "assistant");
+    const path = `/api/conversations/${chatId}/questions/${question?.id}/answer`;
+    const mine = await request(alice, path);
+    expect(mine.status).toBe(200);
+    expect((await mine.json()).answer).toMatchObject({
+      id: answer?.id,
+      status: "completed",
+      metadata: { chargedCents: 1 },
+    });
+    expect((await request(bob, path)).status).toBe(404);
+    const unanswered = await request(alice, `/api/conversations/${chatId}/questions/no-such-question/answer`);
+    expect(unanswered.status).toBe(404);
+    expect((await unanswered.json()).error.message).toBe(
+      "This question of yours has no answer in this conversation.",
+    );
+    expect((await request(alice, `/api/conversations/${chatId}/questions/bad%20id/answer`)).status).toBe(400);
+  });
+});

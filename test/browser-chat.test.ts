@@ -203,6 +203,64 @@ describe("Stop before the first word", () => {
   });
 });
 
+describe("Stop before the server's first chunk", () => {
+  let slow: WebServer;
+  beforeAll(async () => {
+    slow = await startWebServer({ DEMO_WORD_DELAY_MS: "10000" });
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  it("says nothing was charged when Stop comes while the request is still on its way, before the model was called", {
+    timeout: 150_000,
+  }, async () => {
+    const page = await signedUpPage(slow.url);
+    const me = await page.request.get(`${slow.url}/api/me`);
+    const userId = ((await me.json()) as { user: { id: string } }).user.id;
+    // The person's account row held elsewhere: the server's hold waits for it, so the page gets no
+    // chunk (the request stays "submitted") until the row is let go.
+    const locker = await slow.pool.connect();
+    try {
+      await locker.query("begin");
+      await locker.query("select 1 from credits.accounts where user_id = $1 for update", [userId]);
+      await ask(page, "A question I stop before anything comes back");
+      await expect
+        .poll(
+          async () =>
+            (
+              await slow.pool.query(
+                "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+              )
+            ).rows[0]?.waiting,
+          { timeout: 15_000 },
+        )
+        .toBeGreaterThan(0);
+      expect(await page.getByText(/^Answering… up to/).count()).toBe(0);
+      await page.getByRole("button", { name: "Stop" }).click();
+      await page.getByRole("button", { name: "Send" }).waitFor();
+    } finally {
+      await locker.query("commit");
+      locker.release();
+    }
+    // The server placed the hold once the row was free, found the page gone and let the hold go.
+    const cost = page.getByTestId("answer-cost");
+    await expect
+      .poll(() => cost.textContent(), { timeout: 15_000 })
+      .toBe("Stopped before the answer began — not charged");
+    const { rows } = await slow.pool.query("select status from credits.holds where user_id = $1", [userId]);
+    expect(rows).toEqual([{ status: "released" }]);
+    await expect.poll(() => balanceCents(page), { timeout: 5_000 }).toBe(50);
+    expect(await page.locator(".message-user").count()).toBe(1);
+    await screenshotBoth(page, "12b-stopped-before-start");
+    expect(await page.getByTestId("held").count()).toBe(0);
+    // Until the server has written the answer, the page's asks for it are 404s (and the browser logs them).
+    expect(consoleProblems(page).filter((line) => !/404 .*\/questions\/[^/]+\/answer\)$/.test(line))).toEqual(
+      [],
+    );
+  });
+});
+
 describe("saved conversations", () => {
   it("shows each conversation's total cost, renames one and deletes one after asking", async () => {
     const page = await signedUpPage();

@@ -248,20 +248,24 @@ export function readConversation(
 }
 
 /**
- * One answer of the user's, however it ended: how the UI learns what a stopped answer cost, also one
- * stopped before its first word (charged for the prompt, but with no text for the conversation to
- * show). Null when the user has no answer with this id in this conversation.
+ * One answer of the user's, however it ended, by its id or as the latest answer to a question of
+ * theirs: how the UI learns what a stopped answer cost, also one stopped before its first word
+ * (charged for the prompt, but with no text for the conversation to show), and one stopped before
+ * the server's first chunk, whose id the page never learned. Null when the user has no such answer
+ * in this conversation.
  */
 export function readAnswer(
   pool: Pool,
   user: RequestUser,
-  input: { conversationId: string; answerId: string },
+  input: { conversationId: string } & ({ answerId: string } | { questionId: string }),
 ): Promise<{ id: string; status: AnswerStatus; metadata: Record<string, unknown> | null } | null> {
+  const [column, value] = "answerId" in input ? ["id", input.answerId] : ["reply_to", input.questionId];
   return withUser(pool, user, async (client) => {
     const found = await client.query(
       `select id, status, metadata from chat.messages
-        where conversation_id = $1 and id = $2 and role = 'assistant'`,
-      [input.conversationId, input.answerId],
+        where conversation_id = $1 and ${column} = $2 and role = 'assistant'
+        order by attempt desc limit 1`,
+      [input.conversationId, value],
     );
     return found.rows[0] ?? null;
   });

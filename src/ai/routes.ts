@@ -161,6 +161,15 @@ export function chatRoutes(dependencies: Dependencies, options: { model?: ChatMo
     return context.json({ answer });
   });
 
+  routes.get("/api/conversations/:id/questions/:questionId/answer", async (context) => {
+    const conversationId = parseInput(id, context.req.param("id"));
+    const questionId = parseInput(id, context.req.param("questionId"));
+    const answer = await readAnswer(pool, context.get("user"), { conversationId, questionId });
+    if (!answer)
+      throw new AppError("NOT_FOUND", "This question of yours has no answer in this conversation.");
+    return context.json({ answer });
+  });
+
   routes.patch("/api/conversations/:id", async (context) => {
     const conversationId = parseInput(id, context.req.param("id"));
     const { title } = parseInput(renameBody, await readJson(context));

@@ -25,6 +25,9 @@ function costLine(
   }
   if (metadata?.chargedCents === undefined) return null;
   if (metadata.replayed) return "Already answered — not charged again";
+  // The server let the hold go: the model was never called.
+  if (metadata.stoppedBeforeStart && metadata.chargedCents === 0)
+    return "Stopped before the answer began — not charged";
   const parts = [`Cost ${formatCents(metadata.chargedCents, currency)}`];
   if (metadata.interrupted) {
     parts.push(

@@ -6,7 +6,7 @@ import { formatCents } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
 import type { ChatMetadata, ModelInfo } from "../shared/types.js";
 import { ChatMessage, loadMarkdown } from "./ChatMessage.js";
-import { settledAnswerMetadata } from "./settled-answer.js";
+import { settledAnswer } from "./settled-answer.js";
 
 export type ChatMessageWithCost = UIMessage<ChatMetadata>;
 
@@ -21,6 +21,23 @@ type ChatPanelProps = {
   onHeld: (heldCents: number) => void;
   onNewChat: () => void;
 };
+
+/** `list` with an empty answer (its charge in `metadata`) right after question `questionId`, unless one is there. */
+function withAnswerAfter(
+  list: ChatMessageWithCost[],
+  questionId: string,
+  answer: { id: string; metadata: ChatMessageWithCost["metadata"] },
+): ChatMessageWithCost[] {
+  const at = list.findIndex((message) => message.id === questionId);
+  if (at === -1 || list[at + 1]?.role === "assistant") return list;
+  const stopped: ChatMessageWithCost = {
+    id: answer.id,
+    role: "assistant",
+    parts: [],
+    metadata: { ...answer.metadata, stoppedBeforeStart: true },
+  };
+  return [...list.slice(0, at + 1), stopped, ...list.slice(at + 1)];
+}
 
 /** Streaming chat with the cost of each answer under it, and a way out when credit runs out. */
 export function ChatPanel(props: ChatPanelProps) {
@@ -71,19 +88,29 @@ export function ChatPanel(props: ChatPanelProps) {
   // Stopping closes the stream before its finish, so what the answer cost is read back from the
   // conversation the server saved once it settled the hold.
   async function stopAnswer() {
-    const answer = status === "streaming" ? messages.at(-1) : undefined;
+    const last = messages.at(-1);
+    const answer = status === "streaming" && last?.role === "assistant" ? last : undefined;
     await stop();
-    if (answer?.role !== "assistant") return onBalance(null);
-    setStoppedId(answer.id);
-    const metadata = await settledAnswerMetadata({ conversationId, answerId: answer.id });
-    if (metadata) {
-      setMessages((list) =>
-        list.map((message) =>
-          message.id === answer.id ? { ...message, metadata: { ...message.metadata, ...metadata } } : message,
-        ),
-      );
+    if (answer) {
+      setStoppedId(answer.id);
+      const settled = await settledAnswer({ conversationId, answerId: answer.id });
+      if (settled) {
+        setMessages((list) =>
+          list.map((message) =>
+            message.id === answer.id
+              ? { ...message, metadata: { ...message.metadata, ...settled.metadata } }
+              : message,
+          ),
+        );
+      }
+      setStoppedId(null);
+    } else if (last?.role === "user") {
+      // Stopped before the server's first chunk: the page never learned the answer's id, yet the
+      // server may have begun and charged for reading the question. If it did, its answer shows
+      // under the question with what it cost.
+      const settled = await settledAnswer({ conversationId, questionId: last.id });
+      if (settled) setMessages((list) => withAnswerAfter(list, last.id, settled));
     }
-    setStoppedId(null);
     onBalance(null);
   }
 

@@ -54,6 +54,8 @@ export type ChatMetadata = {
   availableCents?: number;
   replayed?: boolean;
   interrupted?: boolean;
+  /** Set by the page, never the server: an answer it learned of only after Stop, before any chunk came. */
+  stoppedBeforeStart?: boolean;
 };
 
 export type ModelInfo = { model: string; isDemo: boolean; maxCentsPerAnswer: number };
