@@ -186,8 +186,8 @@ describe("Stop before the first word", () => {
   }, async () => {
     const page = await signedUpPage(silent.url);
     await ask(page, "A question whose answer I stop at once");
-    // Stop once the answer has begun (its credit reserved, no word yet). A Stop before the server's
-    // first chunk aborts a request whose answer the page never learned the id of, which is not this case.
+    // Stop once the answer has begun (its credit reserved, no word yet); a Stop before the server's
+    // first chunk is the next case.
     await page.getByText(/^Answering… up to \$\d+\.\d\d reserved$/).waitFor();
     await page.getByRole("button", { name: "Stop" }).click();
     await page.getByRole("button", { name: "Send" }).waitFor();
@@ -201,26 +201,16 @@ describe("Stop before the first word", () => {
     expect(await page.getByTestId("held").count()).toBe(0);
     expect(consoleProblems(page)).toEqual([]);
   });
-});
-
-describe("Stop before the server's first chunk", () => {
-  let slow: WebServer;
-  beforeAll(async () => {
-    slow = await startWebServer({ DEMO_WORD_DELAY_MS: "10000" });
-  });
-  afterAll(async () => {
-    await slow?.close();
-  });
 
   it("says nothing was charged when Stop comes while the request is still on its way, before the model was called", {
     timeout: 150_000,
   }, async () => {
-    const page = await signedUpPage(slow.url);
-    const me = await page.request.get(`${slow.url}/api/me`);
+    const page = await signedUpPage(silent.url);
+    const me = await page.request.get(`${silent.url}/api/me`);
     const userId = ((await me.json()) as { user: { id: string } }).user.id;
     // The person's account row held elsewhere: the server's hold waits for it, so the page gets no
     // chunk (the request stays "submitted") until the row is let go.
-    const locker = await slow.pool.connect();
+    const locker = await silent.pool.connect();
     try {
       await locker.query("begin");
       await locker.query("select 1 from credits.accounts where user_id = $1 for update", [userId]);
@@ -229,7 +219,7 @@ describe("Stop before the server's first chunk", () => {
         .poll(
           async () =>
             (
-              await slow.pool.query(
+              await silent.pool.query(
                 "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
               )
             ).rows[0]?.waiting,
@@ -248,7 +238,7 @@ describe("Stop before the server's first chunk", () => {
     await expect
       .poll(() => cost.textContent(), { timeout: 15_000 })
       .toBe("Stopped before the answer began — not charged");
-    const { rows } = await slow.pool.query("select status from credits.holds where user_id = $1", [userId]);
+    const { rows } = await silent.pool.query("select status from credits.holds where user_id = $1", [userId]);
     expect(rows).toEqual([{ status: "released" }]);
     await expect.poll(() => balanceCents(page), { timeout: 5_000 }).toBe(50);
     expect(await page.locator(".message-user").count()).toBe(1);
