@@ -1,8 +1,8 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findUsablePersonalKey } from "../src/gateway/personal-keys.js";
 import { uniqueEmail } from "./support/app.js";
 import { launchChromium, screenshotBoth, watchConsole } from "./support/browser.js";
+import { usablePersonalKey } from "./support/metering.js";
 import { startWebServer, type WebServer } from "./support/web-server.js";
 
 // A person makes an API key with a monthly limit on the "API keys" page, sees its secret once (gone
@@ -70,7 +70,7 @@ describe("the API keys page", () => {
     await screenshotBoth(page, "keys-1-created");
 
     // A script calls the gateway with it (the gateway's own lookup), then the person comes back later.
-    expect(await findUsablePersonalKey(server.pool, secret)).toMatchObject({ monthlyLimitCents: 1000 });
+    expect(await usablePersonalKey(server.pool, secret)).toMatchObject({ monthlyLimitCents: 1000 });
     await page.getByRole("link", { name: "Chat" }).click();
     await page.getByRole("link", { name: "API keys" }).click();
     await row.waitFor();
@@ -81,14 +81,14 @@ describe("the API keys page", () => {
 
     await row.getByRole("button", { name: "Revoke" }).click();
     await row.getByRole("button", { name: "Cancel" }).click();
-    expect(await findUsablePersonalKey(server.pool, secret)).not.toBeNull();
+    expect(await usablePersonalKey(server.pool, secret)).not.toBeNull();
     await row.getByRole("button", { name: "Revoke" }).click();
     await row.getByRole("button", { name: "Confirm revoke" }).click();
     await page.getByText("Revoked “laptop script”; its next call is refused.").waitFor();
     await expect.poll(async () => row.getAttribute("data-revoked")).toBe("true");
     expect(await row.textContent()).toMatch(/Revoked /);
     expect(await row.getByRole("button").count()).toBe(0);
-    expect(await findUsablePersonalKey(server.pool, secret)).toBeNull();
+    expect(await usablePersonalKey(server.pool, secret)).toBeNull();
     await screenshotBoth(page, "keys-2-revoked");
 
     await page.reload();

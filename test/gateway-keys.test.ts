@@ -3,13 +3,13 @@ import { keyCreationLimit } from "../src/gateway/key-routes.js";
 import {
   createPersonalKey,
   findPersonalKeyCounted,
-  findUsablePersonalKey,
   maxLiveKeysPerPerson,
   type PersonalKey,
   revokePersonalKey,
 } from "../src/gateway/personal-keys.js";
 import { createServiceKey } from "../src/metering/keys.js";
 import { createTestApp, type TestApp, testPassword } from "./support/app.js";
+import { usablePersonalKey } from "./support/metering.js";
 
 // A person's own API keys (cpk_...) for the gateway: made, listed and revoked through /api/keys
 // behind the session, stored only as hashes, at most 20 live ones and 20 made an hour, never another
@@ -117,13 +117,13 @@ describe("revoking a key", () => {
     expect(refused.body.error.code).toBe("KEY_NOT_FOUND");
     expect(await revokePersonalKey(test.database.pool, { userId: ada.user.id, id: bobId })).toBeNull();
     expect((await list(bob.cookie))[0]?.revokedAt).toBeNull();
-    expect(await findUsablePersonalKey(test.database.pool, bobKey.body.secret)).toMatchObject({ id: bobId });
+    expect(await usablePersonalKey(test.database.pool, bobKey.body.secret)).toMatchObject({ id: bobId });
 
     const revoked = await revoke(ada.cookie, adaKey.body.key.id);
     expect(revoked.status).toBe(200);
     expect(revoked.body.key).toMatchObject({ id: adaKey.body.key.id, name: "ada's app" });
     expect(revoked.body.key.revokedAt).toEqual(expect.any(String));
-    expect(await findUsablePersonalKey(test.database.pool, adaKey.body.secret)).toBeNull();
+    expect(await usablePersonalKey(test.database.pool, adaKey.body.secret)).toBeNull();
     // Revoking again keeps the first time; the list keeps the key, marked revoked.
     expect((await revoke(ada.cookie, adaKey.body.key.id)).body.key.revokedAt).toBe(
       revoked.body.key.revokedAt,
@@ -139,11 +139,11 @@ describe("revoking a key", () => {
   it("deletes every key of a person who deletes their account", async () => {
     const { cookie } = await test.signUp();
     const { secret } = (await create(cookie, { name: "soon gone" })).body as { secret: string };
-    expect(await findUsablePersonalKey(test.database.pool, secret)).not.toBeNull();
+    expect(await usablePersonalKey(test.database.pool, secret)).not.toBeNull();
     expect((await call("POST", "/api/auth/delete-user", cookie, { password: testPassword })).status).toBe(
       200,
     );
-    expect(await findUsablePersonalKey(test.database.pool, secret)).toBeNull();
+    expect(await usablePersonalKey(test.database.pool, secret)).toBeNull();
   });
 });
 
@@ -246,7 +246,7 @@ describe("what is refused", () => {
   });
 });
 
-describe("findUsablePersonalKey (the gateway's lookup)", () => {
+describe("the gateway's key lookup (findPersonalKeyCounted's key)", () => {
   it("finds a live key and marks it used at most once a minute; not a revoked, unknown or service key", async () => {
     const { pool } = test.database;
     const { user } = await test.signUp();
@@ -255,7 +255,7 @@ describe("findUsablePersonalKey (the gateway's lookup)", () => {
       name: "script",
       monthlyLimitCents: 250,
     });
-    expect(await findUsablePersonalKey(pool, secret)).toEqual({
+    expect(await usablePersonalKey(pool, secret)).toEqual({
       id: key.id,
       userId: user.id,
       name: "script",
@@ -266,16 +266,16 @@ describe("findUsablePersonalKey (the gateway's lookup)", () => {
         ?.last_used_at as Date | null;
     const first = await lastUsed();
     expect(first).toBeInstanceOf(Date);
-    await findUsablePersonalKey(pool, secret);
+    await usablePersonalKey(pool, secret);
     expect(await lastUsed()).toEqual(first);
 
     const service = await createServiceKey(pool, { name: "an app", production: false });
-    expect(await findUsablePersonalKey(pool, service.secret)).toBeNull();
-    expect(await findUsablePersonalKey(pool, `cpk_${"A".repeat(43)}`)).toBeNull();
-    expect(await findUsablePersonalKey(pool, `${secret}x`)).toBeNull();
+    expect(await usablePersonalKey(pool, service.secret)).toBeNull();
+    expect(await usablePersonalKey(pool, `cpk_${"A".repeat(43)}`)).toBeNull();
+    expect(await usablePersonalKey(pool, `${secret}x`)).toBeNull();
 
     await revokePersonalKey(pool, { userId: user.id, id: key.id });
-    expect(await findUsablePersonalKey(pool, secret)).toBeNull();
+    expect(await usablePersonalKey(pool, secret)).toBeNull();
   });
 });
 

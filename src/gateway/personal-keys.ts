@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Pool } from "../db/pool.js";
 import { transaction } from "../db/pool.js";
-import type { AttemptCount } from "../db/rate-limit.js";
+import { type AttemptCount, attemptCountOf, countInWindowSql } from "../db/rate-limit.js";
 import { queryConfig, statement } from "../db/statement.js";
 import { AppError } from "../kit/errors.js";
 import { cleanKeyName, hashSecret } from "../metering/keys.js";
@@ -173,47 +173,10 @@ export async function revokePersonalKey(
   return row ? toPersonalKey(row) : null;
 }
 
-// Named: the gateway runs it on every call. `last_used_at` is written at most once a minute per
-// key, so a busy key does not turn every request into a row update.
-const findStatement = statement(
-  "personal_key_find",
-  `with found as (
-     select id, user_id, name, monthly_limit_cents, revoked_at is not null as revoked
-       from metering.personal_keys where secret_hash = $1
-   ), touched as (
-     update metering.personal_keys k set last_used_at = now()
-       from found
-      where k.id = found.id and not found.revoked
-        and (k.last_used_at is null or k.last_used_at < now() - interval '1 minute')
-   )
-   select id::text as id, user_id, name, monthly_limit_cents, revoked from found`,
-);
-
-/**
- * The live key whose secret this is, marking it used; null for anything else (a malformed secret,
- * a service key's, an unknown or revoked one).
- *
- * @example
- * const key = await findUsablePersonalKey(pool, bearerToken);
- * if (!key) return invalidApiKey();
- */
-export async function findUsablePersonalKey(pool: Pool, secret: string): Promise<UsablePersonalKey | null> {
-  if (!isPersonalKeySecret(secret)) return null;
-  const result = await pool.query<{
-    id: string;
-    user_id: string;
-    name: string;
-    monthly_limit_cents: number | null;
-    revoked: boolean;
-  }>(queryConfig(findStatement, [hashSecret(secret)]));
-  const row = result.rows[0];
-  if (!row || row.revoked) return null;
-  return { id: row.id, userId: row.user_id, name: row.name, monthlyLimitCents: row.monthly_limit_cents };
-}
-
-// The gateway's one statement before the hold: the key (marked used, as above) and its rate-limit
-// count (`countAttempt`'s fixed window, in the same row of coinslot_private.rate_limits), counted only
-// for a live key so an unknown or revoked one costs no write. One round trip instead of two.
+// The gateway's one statement before the hold, run on every call: the key, marked used (at most once
+// a minute per key, so a busy key does not turn every request into a row update), and its rate-limit
+// count (`countAttempt`'s window, in the same row of coinslot_private.rate_limits), counted only for
+// a live key so an unknown or revoked one costs no write.
 const findAndCountStatement = statement(
   "personal_key_find_and_count",
   `with found as (
@@ -227,22 +190,17 @@ const findAndCountStatement = statement(
    ), counted as (
      insert into coinslot_private.rate_limits as limits (user_id, action, window_started_at, attempts)
      select 'personal_key:' || found.id, $2, now(), 1 from found where not found.revoked
-     on conflict (user_id, action) do update set
-       window_started_at = case when limits.window_started_at <= now() - make_interval(secs => $3)
-                                then now() else limits.window_started_at end,
-       attempts = case when limits.window_started_at <= now() - make_interval(secs => $3)
-                       then 1 else least(limits.attempts + 1, 1000000000) end
-     returning attempts,
-       ceil(extract(epoch from window_started_at + make_interval(secs => $3) - now()))::int as retry_after
+     ${countInWindowSql("$3")}
    )
-   select found.id::text as id, user_id, name, monthly_limit_cents, revoked, attempts, retry_after
+   select found.id::text as id, user_id, name, monthly_limit_cents, revoked, attempts, retry_after_seconds
      from found left join counted on true`,
 );
 
 /**
- * `findUsablePersonalKey` and the key's rate-limit count (`countAttempt` on
- * `personal_key:<id>`/`action`) in one statement: null for a key that is not live (nothing counted),
- * else the key and whether this attempt is within `max` per `windowSeconds`.
+ * The live key whose secret this is, marked used, with its rate-limit count (`countAttempt` on
+ * `personal_key:<id>`/`action`) in one statement: null for anything else (a malformed secret, a
+ * service key's, an unknown or revoked one; nothing is counted then), else the key and whether this
+ * attempt is within `max` per `windowSeconds`.
  *
  * @example
  * const found = await findPersonalKeyCounted(pool, secret, { action: "gateway", max: 600, windowSeconds: 60 });
@@ -260,7 +218,7 @@ export async function findPersonalKeyCounted(
     monthly_limit_cents: number | null;
     revoked: boolean;
     attempts: number | null;
-    retry_after: number | null;
+    retry_after_seconds: number | null;
   }>(queryConfig(findAndCountStatement, [hashSecret(secret), limit.action, limit.windowSeconds]));
   const row = result.rows[0];
   if (!row || row.revoked) return null;
@@ -268,11 +226,8 @@ export async function findPersonalKeyCounted(
     throw new Error(`counting ${limit.action} of personal key ${row.id} returned no row`);
   }
   const key = { id: row.id, userId: row.user_id, name: row.name, monthlyLimitCents: row.monthly_limit_cents };
-  const attempt: AttemptCount =
-    row.attempts <= limit.max
-      ? { allowed: true }
-      : { allowed: false, retryAfterSeconds: Math.max(1, row.retry_after ?? 1) };
-  return { key, attempt };
+  const counted = { attempts: row.attempts, retry_after_seconds: row.retry_after_seconds };
+  return { key, attempt: attemptCountOf(counted, limit.max) };
 }
 
 /** Deletes every key of a person who deletes their account, so none of them spends again. */

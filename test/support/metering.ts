@@ -1,5 +1,7 @@
 import { type ServerType, serve } from "@hono/node-server";
 import { freePort } from "../../src/db/embedded.js";
+import type { Pool } from "../../src/db/pool.js";
+import { findPersonalKeyCounted, type UsablePersonalKey } from "../../src/gateway/personal-keys.js";
 import { createServiceKey } from "../../src/metering/keys.js";
 import { createTestApp, type TestApp } from "./app.js";
 
@@ -57,4 +59,17 @@ export async function startMeteringServer(environment: Record<string, string> = 
     await test.close();
   };
   return { test, url, secret, call, close };
+}
+
+/**
+ * The live personal key whose secret this is, as the gateway's lookup finds (and marks used) it; null
+ * for anything else. Each lookup counts as one gateway call of the key, under a limit it cannot reach.
+ */
+export async function usablePersonalKey(pool: Pool, secret: string): Promise<UsablePersonalKey | null> {
+  const found = await findPersonalKeyCounted(pool, secret, {
+    action: "gateway",
+    max: 1_000_000_000,
+    windowSeconds: 60,
+  });
+  return found?.key ?? null;
 }
