@@ -79,23 +79,41 @@ function required(value: string | undefined, message: string): string {
   return value;
 }
 
-function languageModelFor(config: Config, modelId: string, options: ModelOptions): LanguageModelV3 {
+/**
+ * The model's AI SDK provider and, for an upstream that speaks OpenAI's Chat Completions itself, the
+ * relay the gateway calls instead (openai-relay.ts), both from the same settings.
+ */
+function clientsFor(
+  config: Config,
+  modelId: string,
+  options: ModelOptions,
+): Pick<ChatModel, "languageModel" | "openAiRelay"> {
   const separator = modelId.indexOf(":");
   const provider = separator === -1 ? modelId : modelId.slice(0, separator);
   const modelName = modelId.slice(separator + 1);
   switch (provider) {
     case demoModelId:
-      return createDemoModel({ wordDelayMs: options.demoWordDelayMs ?? 20 });
+      return { languageModel: createDemoModel({ wordDelayMs: options.demoWordDelayMs ?? 20 }) };
     case "google": {
       const apiKey = required(
         config.googleApiKey,
         `${modelId} needs GOOGLE_GENERATIVE_AI_API_KEY (or GEMINI_API_KEY) from Google AI Studio.`,
       );
-      return createGoogleGenerativeAI({ apiKey, baseURL: options.googleBaseUrl })(modelName);
+      return {
+        languageModel: createGoogleGenerativeAI({ apiKey, baseURL: options.googleBaseUrl })(modelName),
+      };
     }
     case "openai": {
       const apiKey = required(config.openaiApiKey, `${modelId} needs OPENAI_API_KEY.`);
-      return createOpenAI({ apiKey, baseURL: config.openaiBaseUrl })(modelName);
+      return {
+        languageModel: createOpenAI({ apiKey, baseURL: config.openaiBaseUrl })(modelName),
+        openAiRelay: openAiRelay({
+          baseUrl: config.openaiBaseUrl ?? "https://api.openai.com/v1",
+          apiKey,
+          modelName,
+          maxTokensField: "max_completion_tokens",
+        }),
+      };
     }
     case "compatible": {
       const baseURL = required(
@@ -103,12 +121,20 @@ function languageModelFor(config: Config, modelId: string, options: ModelOptions
         `${modelId} needs OPENAI_BASE_URL, the server's OpenAI-compatible API (for example http://localhost:11434/v1 for Ollama).`,
       );
       // includeUsage asks the server for the usage chunk that settlement charges on.
-      return createOpenAICompatible({
-        name: "compatible",
-        baseURL,
-        apiKey: config.openaiApiKey,
-        includeUsage: true,
-      })(modelName);
+      return {
+        languageModel: createOpenAICompatible({
+          name: "compatible",
+          baseURL,
+          apiKey: config.openaiApiKey,
+          includeUsage: true,
+        })(modelName),
+        openAiRelay: openAiRelay({
+          baseUrl: baseURL,
+          apiKey: config.openaiApiKey,
+          modelName,
+          maxTokensField: "max_tokens",
+        }),
+      };
     }
     default:
       throw new ModelConfigError(
@@ -128,41 +154,9 @@ export function resolveModel(config: Config, options: ModelOptions = {}): ChatMo
   return modelOf(config, config.aiModel, options);
 }
 
-/** For `openai:` and `compatible:` models (whose settings languageModelFor has checked). */
-function relayFor(config: Config, modelId: string): OpenAiRelay | undefined {
-  const separator = modelId.indexOf(":");
-  const provider = modelId.slice(0, separator);
-  const modelName = modelId.slice(separator + 1);
-  if (provider === "openai") {
-    return openAiRelay({
-      baseUrl: config.openaiBaseUrl ?? "https://api.openai.com/v1",
-      apiKey: config.openaiApiKey,
-      modelName,
-      maxTokensField: "max_completion_tokens",
-    });
-  }
-  if (provider === "compatible" && config.openaiBaseUrl) {
-    return openAiRelay({
-      baseUrl: config.openaiBaseUrl,
-      apiKey: config.openaiApiKey,
-      modelName,
-      maxTokensField: "max_tokens",
-    });
-  }
-  return undefined;
-}
-
 function modelOf(config: Config, modelId: string, options: ModelOptions): ChatModel {
   const price = priceFor(config, modelId);
-  const languageModel = languageModelFor(config, modelId, options);
-  const relay = relayFor(config, modelId);
-  return {
-    id: modelId,
-    isDemo: modelId === demoModelId,
-    price,
-    languageModel,
-    ...(relay ? { openAiRelay: relay } : {}),
-  };
+  return { id: modelId, isDemo: modelId === demoModelId, price, ...clientsFor(config, modelId, options) };
 }
 
 /**
