@@ -220,5 +220,6 @@ describe("GET /api/conversations/:id/questions/:questionId/answer", () => {
       "This question of yours has no answer in this conversation.",
     );
     expect((await request(alice, `/api/conversations/${chatId}/questions/bad%20id/answer`)).status).toBe(400);
+    expect((await test.app.request(path)).status).toBe(401);
   });
 });
