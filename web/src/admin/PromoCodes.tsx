@@ -1,7 +1,8 @@
-import { useEffect, useState } from "react";
-import { type ApiError, api } from "../shared/api.js";
+import { useState } from "react";
+import { api } from "../shared/api.js";
 import { formatCents, formatDate } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
+import { useListing } from "../shared/use-listing.js";
 import { NewPromoCode } from "./PromoCodesForm.js";
 
 /** A code as `GET /api/admin/promo-codes` lists it; dates are ISO strings. */
@@ -27,23 +28,8 @@ function status(code: PromoCode): string {
 
 /** Promo codes: make one, see how often each was redeemed, disable one (refused from then on). */
 export function PromoCodes({ currency }: { currency: string }) {
-  const [codes, setCodes] = useState<PromoCode[] | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { items: codes, error, reload: load } = useListing<PromoCode>("/api/admin/promo-codes", "codes");
   const [message, setMessage] = useState<{ tone: "success" | "error"; text: string } | null>(null);
-
-  async function load() {
-    const result = await api<{ codes: PromoCode[] }>("/api/admin/promo-codes");
-    if (result.error) setError(result.error);
-    else {
-      setError(null);
-      setCodes(result.data.codes);
-    }
-  }
-
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the codes, once, on opening.
-  useEffect(() => {
-    void load();
-  }, []);
 
   async function disable(code: PromoCode) {
     const result = await api(`/api/admin/promo-codes/${encodeURIComponent(code.id)}/disable`, {

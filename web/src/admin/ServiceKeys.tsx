@@ -1,7 +1,8 @@
-import { useEffect, useState } from "react";
-import { type ApiError, api } from "../shared/api.js";
+import { useState } from "react";
+import { api } from "../shared/api.js";
 import { formatDate } from "../shared/money.js";
 import { Notice } from "../shared/Notice.js";
+import { useListing } from "../shared/use-listing.js";
 import { NewServiceKey } from "./NewServiceKey.js";
 
 /** A key as `GET /api/admin/service-keys` lists it: never its secret. Dates are ISO strings. */
@@ -19,24 +20,9 @@ export type ServiceKey = {
  * confirmation (refused from the app's next request on).
  */
 export function ServiceKeys() {
-  const [keys, setKeys] = useState<ServiceKey[] | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { items: keys, error, reload: load } = useListing<ServiceKey>("/api/admin/service-keys", "keys");
   const [confirming, setConfirming] = useState<string | null>(null);
   const [message, setMessage] = useState<{ tone: "success" | "error"; text: string } | null>(null);
-
-  async function load() {
-    const result = await api<{ keys: ServiceKey[] }>("/api/admin/service-keys");
-    if (result.error) setError(result.error);
-    else {
-      setError(null);
-      setKeys(result.data.keys);
-    }
-  }
-
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the keys, once, on opening.
-  useEffect(() => {
-    void load();
-  }, []);
 
   async function revoke(key: ServiceKey) {
     const result = await api(`/api/admin/service-keys/${encodeURIComponent(key.id)}/revoke`, {

@@ -1,6 +1,7 @@
-import { useEffect, useState } from "react";
-import { type ApiError, api } from "../shared/api.js";
+import { useState } from "react";
+import { api } from "../shared/api.js";
 import { Notice } from "../shared/Notice.js";
+import { useListing } from "../shared/use-listing.js";
 import { KeysHowTo } from "./KeysHowTo.js";
 import { KeyTable } from "./KeyTable.js";
 import { NewPersonalKey } from "./NewPersonalKey.js";
@@ -11,23 +12,8 @@ import type { PersonalKey } from "./types.js";
  * gateway on their credits. Make one (its secret shown once), see them all, revoke one.
  */
 export function KeysPage({ currency, model }: { currency: string; model: string | null }) {
-  const [keys, setKeys] = useState<PersonalKey[] | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { items: keys, error, reload: load } = useListing<PersonalKey>("/api/keys", "keys");
   const [message, setMessage] = useState<{ tone: "success" | "error"; text: string } | null>(null);
-
-  async function load() {
-    const result = await api<{ keys: PersonalKey[] }>("/api/keys");
-    if (result.error) setError(result.error);
-    else {
-      setError(null);
-      setKeys(result.data.keys);
-    }
-  }
-
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the keys, once, on opening.
-  useEffect(() => {
-    void load();
-  }, []);
 
   async function revoke(key: PersonalKey) {
     const result = await api(`/api/keys/${encodeURIComponent(key.id)}`, { method: "DELETE" });
