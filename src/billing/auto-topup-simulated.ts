@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { ChargeOutcome } from "./auto-topup-provider.js";
 import type { TopUp } from "./auto-topup-repo.js";
 import type { BillingContext } from "./context.js";
-import { deliverEvent } from "./simulated-events.js";
+import { deliverEvent, simulatedEvent } from "./simulated-events.js";
 
 /**
  * The simulator's saved cards and off-session charges. Its test cards are Stripe's own numbers, so
@@ -46,25 +46,6 @@ const failures = {
   card_declined: "Your card was declined.",
 } as const;
 
-function paymentIntentEvent(
-  type: string,
-  intent: Record<string, unknown>,
-  eventKey: string,
-): Record<string, unknown> {
-  return {
-    // One event id per top-up and outcome, as Stripe sends one event per change: a retried worker
-    // delivers the same event again, which the webhook recognises.
-    id: `evt_sim_${digest(eventKey)}`,
-    object: "event",
-    type,
-    created: Math.floor(Date.now() / 1000),
-    livemode: false,
-    pending_webhooks: 1,
-    request: { id: null, idempotency_key: null },
-    data: { object: intent },
-  };
-}
-
 /**
  * An off-session PaymentIntent, simulated: the outcome follows the saved test card, and the signed
  * `payment_intent.succeeded` or `payment_intent.payment_failed` goes to the real webhook route over
@@ -98,7 +79,9 @@ export async function simulatedCharge(
   const type = behaviour === "succeeds" ? "payment_intent.succeeded" : "payment_intent.payment_failed";
   const delivery = await deliverEvent(
     config,
-    paymentIntentEvent(type, intent, `${paymentIntentId}:${type}`),
+    // One event id per top-up and outcome, as Stripe sends one event per change: a retried worker
+    // delivers the same event again, which the webhook recognises.
+    simulatedEvent(type, intent, digest(`${paymentIntentId}:${type}`)),
   ).catch((error: unknown) => ({ ok: false as const, status: 0, body: String(error) }));
   // The answer below settles the top-up anyway; a lost event is what real webhooks do too.
   if (!delivery.ok)

@@ -17,9 +17,17 @@ export function simulatedPaymentIntentId(checkoutSessionId: string): string {
   return derivedId("pi_sim_", checkoutSessionId);
 }
 
-function event(type: string, object: Record<string, unknown>): Record<string, unknown> {
+/**
+ * A Stripe-format event of `type` about `object`; its id is random unless `idSuffix` names it (an
+ * event that must come out the same each time it is made, as one Stripe event is redelivered).
+ */
+export function simulatedEvent(
+  type: string,
+  object: Record<string, unknown>,
+  idSuffix = randomBytes(12).toString("hex"),
+): Record<string, unknown> {
   return {
-    id: `evt_sim_${randomBytes(12).toString("hex")}`,
+    id: `evt_sim_${idSuffix}`,
     object: "event",
     type,
     created: Math.floor(Date.now() / 1000),
@@ -31,7 +39,7 @@ function event(type: string, object: Record<string, unknown>): Record<string, un
 }
 
 export function completedSessionEvent(payment: Payment, config: Config): Record<string, unknown> {
-  return event("checkout.session.completed", {
+  return simulatedEvent("checkout.session.completed", {
     id: payment.checkoutSessionId,
     object: "checkout.session",
     mode: "payment",
@@ -50,7 +58,7 @@ export function completedSessionEvent(payment: Payment, config: Config): Record<
 
 /** `charge.refunded` carries the cumulative refunded amount, as Stripe's does. */
 export function refundedChargeEvent(payment: Payment, totalRefundedCents: number): Record<string, unknown> {
-  return event("charge.refunded", {
+  return simulatedEvent("charge.refunded", {
     id: derivedId("ch_sim_", payment.checkoutSessionId),
     object: "charge",
     amount: payment.amountCents,
