@@ -1,5 +1,6 @@
 import type { Pool } from "../db/pool.js";
 import { recordLedgerOperation } from "../metrics/registry.js";
+import { createBatchQueue } from "./batch-queue.js";
 import { applySpendBatch, type SpendRequest } from "./spend-batch.js";
 import type { Change, Ledger, Result } from "./types.js";
 import { checkChange, checkOneOf } from "./validate.js";
@@ -11,12 +12,6 @@ export type SpendBatcher = {
   drain(): Promise<void>;
   /** How many statements ran, how many spends they applied, how many took the one-by-one path. */
   stats(): { batches: number; batchedSpends: number; oneByOneSpends: number };
-};
-
-type Waiting = {
-  request: SpendRequest;
-  resolve: (result: Result<Change>) => void;
-  reject: (error: unknown) => void;
 };
 
 /**
@@ -37,98 +32,41 @@ export function createSpendBatcher(options: {
   maxConcurrentBatches?: number;
 }): SpendBatcher {
   const { pool, ledger } = options;
-  const maxBatchSize = Math.min(Math.max(options.maxBatchSize ?? 256, 1), 1_000);
-  const maxConcurrentBatches = Math.min(Math.max(options.maxConcurrentBatches ?? 4, 1), 64);
-  const queue: Waiting[] = [];
-  let inFlight = 0;
-  let scheduled = false;
-  const idle: (() => void)[] = [];
-  const counts = { batches: 0, batchedSpends: 0, oneByOneSpends: 0 };
-
-  const oneByOne = (waiting: Waiting) => {
-    counts.oneByOneSpends += 1;
-    const { request } = waiting;
-    const kind = request.kind as "usage" | "adjustment";
-    const reference = request.reference ?? undefined;
-    ledger.spend({ ...request, kind, reference }).then(waiting.resolve, waiting.reject);
-  };
-
-  const run = async (batch: Waiting[]) => {
-    counts.batches += 1;
-    try {
-      const decisions = await applySpendBatch(
-        pool,
-        batch.map((waiting) => waiting.request),
-      );
-      batch.forEach((waiting, index) => {
-        const decision = decisions[index];
-        if (decision && "applied" in decision) {
-          counts.batchedSpends += 1;
-          recordLedgerOperation("spend_batched", "ok");
-          waiting.resolve({ data: decision.applied, error: null });
-        } else oneByOne(waiting);
-      });
-    } catch {
-      // The statement was rolled back whole (a key raced in, a deadlock, a lost connection): answer
-      // each spend on its own, where a real failure reaches its caller.
-      for (const waiting of batch) oneByOne(waiting);
-    }
-  };
-
-  const pump = () => {
-    scheduled = false;
-    while (inFlight < maxConcurrentBatches && queue.length > 0) {
-      const batch = takeDistinctKeys(queue, maxBatchSize);
-      inFlight += 1;
-      void run(batch).finally(() => {
-        inFlight -= 1;
-        if (queue.length > 0) pump();
-        else if (inFlight === 0) for (const done of idle.splice(0)) done();
-      });
-    }
-  };
+  const queue = createBatchQueue<SpendRequest, Result<Change>>({
+    maxBatchSize: options.maxBatchSize,
+    maxConcurrentBatches: options.maxConcurrentBatches,
+    keyOf: (request) => request.idempotencyKey,
+    run: async (batch) =>
+      (await applySpendBatch(pool, batch)).map((decision) => {
+        if (!("applied" in decision)) return undefined;
+        recordLedgerOperation("spend_batched", "ok");
+        return { data: decision.applied, error: null };
+      }),
+    oneByOne: (request) => {
+      const kind = request.kind as "usage" | "adjustment";
+      const reference = request.reference ?? undefined;
+      return ledger.spend({ ...request, kind, reference });
+    },
+  });
 
   return {
     spend: (input) => {
       const kind = input.kind ?? "usage";
       const problem = checkOneOf("kind", kind, ["usage", "adjustment"]) ?? checkChange(input);
       if (problem) return Promise.resolve(problem);
-      const request: SpendRequest = {
+      return queue.submit({
         userId: input.userId,
         amountCents: input.amountCents,
         kind,
         idempotencyKey: input.idempotencyKey,
         reference: input.reference ?? null,
         description: input.description ?? "",
-      };
-      return new Promise((resolve, reject) => {
-        queue.push({ request, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          // Let the callers of this tick join the batch before it leaves.
-          setImmediate(pump);
-        }
       });
     },
-    stats: () => ({ ...counts }),
-    drain: () =>
-      queue.length === 0 && inFlight === 0 ? Promise.resolve() : new Promise<void>((done) => idle.push(done)),
+    stats: () => {
+      const counts = queue.stats();
+      return { batches: counts.batches, batchedSpends: counts.batched, oneByOneSpends: counts.oneByOne };
+    },
+    drain: () => queue.drain(),
   };
-}
-
-/** Up to `limit` queued spends with distinct keys; a repeated key waits for the next batch. */
-function takeDistinctKeys(queue: Waiting[], limit: number): Waiting[] {
-  const batch: Waiting[] = [];
-  const keys = new Set<string>();
-  for (let index = 0; index < queue.length && batch.length < limit; ) {
-    const waiting = queue[index] as Waiting;
-    if (keys.has(waiting.request.idempotencyKey)) {
-      index++;
-      continue;
-    }
-    keys.add(waiting.request.idempotencyKey);
-    batch.push(waiting);
-    queue.splice(index, 1);
-  }
-  return batch;
 }
