@@ -14,7 +14,7 @@ import { maxCostCents } from "../ai/pricing.js";
 import { errorCode, type Pool, type PoolClient, retryWithBackoff, transaction } from "../db/pool.js";
 import { AppError } from "../kit/errors.js";
 import { eventStreamTo } from "../kit/event-stream.js";
-import { holdTotalsByKeyPrefix, unwrap } from "../ledger/index.js";
+import { type HoldBatcher, holdTotalsByKeyPrefix, unwrap } from "../ledger/index.js";
 import type { Ledger } from "../ledger/types.js";
 import type { Logger } from "../logger.js";
 import { findCall, finishCallWrite, forgetFailedCall, type RememberedCall, startCallWrite } from "./calls.js";
@@ -30,6 +30,8 @@ import type { Payer } from "./payer.js";
 export type GatewayService = {
   pool: Pool;
   ledger: Ledger;
+  /** The plain call's hold and settlement, each a statement shared with the calls of the same moment. */
+  holds: HoldBatcher;
   logger: Logger;
   creditMarkup: number;
   holdTtlSeconds: number;
@@ -105,9 +107,9 @@ async function reserve(
   const holdPlacedAtMs = Date.now();
   const description = `Gateway call to ${call.model.id} for ${call.payer.label} (at most ${call.maxOutputTokens} output tokens)`;
   // The common call (no Idempotency-Key, no monthly limit) has nothing to commit with its hold: the
-  // hold alone, one statement in one round trip.
+  // hold alone, in one statement with the other calls' holds of the moment.
   if (!scope && !call.payer.limit) {
-    const placed = await service.ledger.placeHold({
+    const placed = await service.holds.placeHold({
       userId: call.payer.userId,
       amountCents: heldCents,
       idempotencyKey: holdKey,
@@ -204,11 +206,13 @@ async function settle(
         if (hold && hold.status !== "open") return;
       }
       if (writes.length === 0) {
-        // Nothing to save with it: the resolution alone, one statement in one round trip.
+        // Nothing to save with it: the resolution alone, a settlement in one statement with the
+        // other calls' of the moment.
         const resolved =
           charge.hold === "released"
             ? await service.ledger.releaseHold({ holdId: placed.holdId })
-            : await service.ledger.settleHold({
+            : await service.holds.settleHold({
+                userId: call.payer.userId,
                 holdId: placed.holdId,
                 amountCents: charge.chargedCents,
                 description,

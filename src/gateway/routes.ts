@@ -6,6 +6,7 @@ import { countPromptTokensYielding } from "../ai/tokens.js";
 import type { Dependencies } from "../dependencies.js";
 import { AppError } from "../kit/errors.js";
 import { parseInput, parseJsonText } from "../kit/validation.js";
+import { createHoldBatcher } from "../ledger/index.js";
 import { idempotencyKeyHeader } from "../metering/schemas.js";
 import { answerCompletion, type GatewayService } from "./completions.js";
 import { headerOf, limitBodyFast } from "./node-request.js";
@@ -38,6 +39,7 @@ export function gatewayRoutes(
   const service: GatewayService = {
     pool,
     ledger,
+    holds: createHoldBatcher({ pool, ledger, holdTtlSeconds: config.holdTtlSeconds }),
     logger,
     creditMarkup: config.creditMarkup,
     holdTtlSeconds: config.holdTtlSeconds,

@@ -14,6 +14,7 @@ import type { Change, CreditSummary, EntryKind, Guarded, Ledger, Result } from "
 import { checkOneOf, checkUserId } from "./validate.js";
 
 export { emailClosedBefore, maxPageSize } from "./accounts.js";
+export { createHoldBatcher, type HoldBatcher } from "./hold-batcher.js";
 export { holdPlacedByThisTransaction, holdResolvedAs } from "./hold-protocol.js";
 export {
   type EntryPage,
