@@ -78,7 +78,9 @@ async function topStatements(databaseUrl: string, reset: boolean) {
   }
 }
 
-type Case = "bare" | "gateway";
+// The bare upstream; the least any relay in front of it costs (bench/load-servers.ts `pipe`); Coinslot.
+type Case = "bare" | "pipe" | "gateway";
+const cases: Case[] = ["bare", "pipe", "gateway"];
 
 /** A person who paid for credits, and their personal key made over HTTP as the API keys page does. */
 async function openKeyHolder(server: string, index: number): Promise<string> {
@@ -99,7 +101,7 @@ function callFor(input: {
   keys: string[];
   client: number;
 }): ChatCall {
-  const bare = input.which === "bare";
+  const bare = input.which !== "gateway";
   const urls = input.urls[input.which];
   return {
     url: `${urls[input.client % urls.length]}/v1/chat/completions`,
@@ -127,10 +129,10 @@ async function measureCases(input: {
   completionsEach: number;
   rounds: number;
 }) {
-  const totals: Record<Case, Totals> = { bare: emptyTotals(), gateway: emptyTotals() };
+  const totals: Record<Case, Totals> = { bare: emptyTotals(), pipe: emptyTotals(), gateway: emptyTotals() };
   for (let round = 0; round < input.rounds; round++) {
-    // Alternated, so neither case always runs on the machine the other just left.
-    const order: Case[] = round % 2 === 0 ? ["bare", "gateway"] : ["gateway", "bare"];
+    // Rotated, so no case always runs on the machine another just left.
+    const order = cases.map((_, index) => cases[(index + round) % cases.length] as Case);
     for (const which of order) {
       const [pid, ...others] = input.pids[which] as [number, ...number[]];
       const othersBefore = others.reduce((sum, other) => sum + cpuSecondsOf(other), 0);
@@ -206,13 +208,22 @@ async function providerReadFloor(upstreamUrl: string, clients: number, completio
 /** One concurrency's cases and how the gateway compares to the bare upstream. */
 function compare(totals: Record<Case, Totals>, rssPeakMb: number) {
   const bare = summary(totals.bare);
+  const pipe = summary(totals.pipe);
   const gateway = { ...summary(totals.gateway), coinslotRssPeakMb: rssPeakMb };
+  // Percentile of a relay minus the same percentile of the bare upstream.
+  const added = (relay: typeof bare) => ({
+    p50: round2(relay.p50Ms - bare.p50Ms),
+    p99: round2(relay.p99Ms - bare.p99Ms),
+  });
   return {
     bare,
+    pipe,
     gateway,
     gatewayOverBare: round2(gateway.completionsPerSecond / bare.completionsPerSecond),
-    // Percentile of the gateway minus the same percentile of the bare upstream.
-    addedMs: { p50: round2(gateway.p50Ms - bare.p50Ms), p99: round2(gateway.p99Ms - bare.p99Ms) },
+    addedMs: added(gateway),
+    // The floor: what merely passing the stream through a second process costs on this machine.
+    pipeOverBare: round2(pipe.completionsPerSecond / bare.completionsPerSecond),
+    pipeAddedMs: added(pipe),
   };
 }
 
@@ -241,6 +252,12 @@ export async function benchGateway() {
       /listening (\d+)/,
     );
     servers.push(upstream);
+    const pipe = await spawnNode(
+      ["--import", "tsx", "bench/load-servers.ts", "pipe", upstream.url],
+      {},
+      /listening (\d+)/,
+    );
+    servers.push(pipe);
     const coinslot = await startCoinslot({
       databaseUrl: database.url,
       upstreamUrl: upstream.url,
@@ -267,9 +284,17 @@ export async function benchGateway() {
       servers.push(another);
       coinslots.push(another);
     }
-    const urls: Record<Case, string[]> = { bare: [upstream.url], gateway: coinslots.map((one) => one.url) };
-    const pids: Record<Case, number[]> = { bare: [upstream.pid], gateway: coinslots.map((one) => one.pid) };
-    // Warm both paths (JIT, pools, connections) before anything counts.
+    const urls: Record<Case, string[]> = {
+      bare: [upstream.url],
+      pipe: [pipe.url],
+      gateway: coinslots.map((one) => one.url),
+    };
+    const pids: Record<Case, number[]> = {
+      bare: [upstream.pid],
+      pipe: [pipe.pid],
+      gateway: coinslots.map((one) => one.pid),
+    };
+    // Warm every path (JIT, pools, connections) before anything counts.
     const warmup = await measureCases({ urls, pids, keys, clients: 16, completionsEach: 4, rounds: 1 });
     let rssPeakMb = 0;
     sampler = setInterval(() => {

@@ -1,4 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
@@ -11,7 +18,10 @@ import { Hono } from "hono";
  * that its CPU is its own: `upstream <chunks> <delayMs>`, an OpenAI-compatible chat completions server
  * streaming `chunks` words `delayMs` apart and then its usage (the bare upstream); and
  * `plain <upstream url>`, the plain AI SDK route with no credits (`streamText` →
- * `toUIMessageStreamResponse()` on Hono). Each prints `listening <port>` once it listens.
+ * `toUIMessageStreamResponse()` on Hono); and `pipe <upstream url>`, the least any relay in front of
+ * the upstream can do: each request's body sent on to the upstream over kept-alive connections and
+ * its answer's bytes piped back untouched (no key, no ledger, no parsing), the floor under what a
+ * gateway costs on this machine (bench/gateway.ts). Each prints `listening <port>` once it listens.
  */
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
@@ -79,6 +89,36 @@ function startPlain(upstreamUrl: string): Promise<number> {
   return listening(serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }) as Server);
 }
 
+function startPipe(upstreamUrl: string): Promise<number> {
+  const target = new URL(upstreamUrl);
+  const agent = new Agent({ keepAlive: true });
+  const server = createServer(async (request, response) => {
+    const body = await drain(request);
+    const outgoing = httpRequest(
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        path: request.url,
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    outgoing.on("error", () => response.destroy());
+    response.on("close", () => {
+      // The client left before the end: so does the upstream call.
+      if (!response.writableFinished) outgoing.destroy();
+    });
+    outgoing.end(body);
+  });
+  server.listen(0, "127.0.0.1");
+  return listening(server);
+}
+
 function listening(server: Server): Promise<number> {
   const port = () => (server.address() as AddressInfo).port;
   if (server.listening) return Promise.resolve(port());
@@ -90,7 +130,9 @@ async function main() {
   const port =
     role === "upstream"
       ? await startUpstream(Number(first ?? 40), Number(second ?? 0))
-      : await startPlain(first ?? "");
+      : role === "pipe"
+        ? await startPipe(first ?? "")
+        : await startPlain(first ?? "");
   process.stdout.write(`listening ${port}\n`);
   process.on("SIGTERM", () => process.exit(0));
 }
