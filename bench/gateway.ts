@@ -26,8 +26,10 @@ import {
  * streaming BENCH_CHUNKS words BENCH_CHUNK_DELAY_MS apart and then its usage. People sign up over HTTP,
  * buy credits through the checkout and a signed webhook, and make a personal key (`POST /api/keys`).
  * Then 8 and 64 concurrent clients read whole streamed completions (`stream_options.include_usage`)
- * from the bare upstream and from Coinslot's `/v1/chat/completions` with `Bearer cpk_...`, interleaved
- * round by round (the order alternating) so the machine's drift hits both alike. At the end every
+ * from the bare upstream, through a byte pipe in front of it (bench/load-servers.ts `pipe`: the least
+ * any relay costs here, `pipeOverBare`), and from Coinslot's `/v1/chat/completions` with
+ * `Bearer cpk_...`, interleaved round by round (the order rotating) so the machine's drift hits all
+ * alike. At the end every
  * balance must equal its entries, no hold may be open, and there must be one usage entry per
  * completion Coinslot served. Each concurrency also reports `providerReadFloor`: the CPU per completion
  * of reading the same stream through the AI SDK provider alone: what a model served through its
