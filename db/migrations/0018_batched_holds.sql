@@ -5,9 +5,9 @@
 -- 1.1 ms one after another, 0.5 ms in batches of 64. In the gateway bench, where batches average
 -- about four calls, PostgreSQL's CPU per completion fell from 3.7 to 2.7 to 3.0 ms.
 --
--- Each element runs exactly the one-call statement of src/ledger/holds.ts (placing) or
--- src/ledger/resolve.ts (settling), in the order given, in one transaction: an element sees the
--- elements before it (two holds of one account in one batch are checked one after the other), and
+-- The one-call hold and settlement statements (until now in src/ledger/holds.ts and resolve.ts) move
+-- here unchanged: those files call these functions with one element, src/ledger/hold-batcher.ts with
+-- many. Each element runs in the order given, in one transaction: an element sees the elements before it (two holds of one account in one batch are checked one after the other), and
 -- every trigger fires per row as before. An element that does not apply (not enough credit, a key
 -- already used, a hold no longer open) returns a row without a hold, for the caller's one-call path to
 -- explain; an error in any element rolls the whole batch back, and the caller answers each call on its

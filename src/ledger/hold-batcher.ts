@@ -1,5 +1,5 @@
 import type { Pool } from "../db/pool.js";
-import { statement } from "../db/statement.js";
+import { type Statement, statement } from "../db/statement.js";
 import { recordLedgerOperation } from "../metrics/registry.js";
 import { createBatchQueue } from "./batch-queue.js";
 import { checkPlaceHold, type HoldBalanceRow, placementOf } from "./holds.js";
@@ -42,9 +42,19 @@ const settleBatch = statement(
 type Placing = PlaceHoldRequest & { ttlSeconds: number };
 type Settling = SettleHoldRequest & { userId: string };
 
-/** The calls in account order (stable: one account's calls keep their order), each with where it came from. */
-function byAccount<Call extends { userId: string }>(batch: Call[]): { call: Call; index: number }[] {
-  return batch
+/**
+ * Runs `batchStatement` once for `batch` in account order (stable: one account's calls keep their
+ * order; two batches then lock accounts in the same order) and answers each call from its row, in
+ * the batch's own order: `undefined` where the row has no hold, for the one-call path.
+ */
+async function runInAccountOrder<Call extends { userId: string }, Row extends { hold: unknown }, Answer>(
+  pool: Pool,
+  batch: Call[],
+  batchStatement: Statement,
+  valuesOf: (calls: Call[]) => unknown[],
+  answerOf: (call: Call, row: Row) => Promise<Answer>,
+): Promise<(Answer | undefined)[]> {
+  const ordered = batch
     .map((call, index) => ({ call, index }))
     .sort((left, right) =>
       left.call.userId < right.call.userId
@@ -53,19 +63,16 @@ function byAccount<Call extends { userId: string }>(batch: Call[]): { call: Call
           ? 1
           : left.index - right.index,
     );
-}
-
-/** Answers in the batch's own order from rows that come in account order. */
-function inCallOrder<Answer>(
-  ordered: { index: number }[],
-  answers: (Answer | undefined)[],
-  size: number,
-): (Answer | undefined)[] {
-  const out: (Answer | undefined)[] = new Array(size).fill(undefined);
-  ordered.forEach(({ index }, position) => {
-    out[index] = answers[position];
-  });
-  return out;
+  const calls = ordered.map(({ call }) => call);
+  const { rows } = await pool.query<Row>({ ...batchStatement, values: valuesOf(calls) });
+  const answers: (Answer | undefined)[] = new Array(batch.length).fill(undefined);
+  await Promise.all(
+    ordered.map(async ({ call, index }, position) => {
+      const row = rows[position];
+      if (row?.hold) answers[index] = await answerOf(call, row);
+    }),
+  );
+  return answers;
 }
 
 /**
@@ -97,59 +104,47 @@ export function createHoldBatcher(options: {
   const placing = createBatchQueue<Placing, Result<PlacedHold>>({
     ...sizes,
     keyOf: (call) => call.idempotencyKey,
-    run: async (batch) => {
-      const ordered = byAccount(batch);
-      const calls = ordered.map(({ call }) => call);
-      const { rows } = await pool.query<HoldBalanceRow & { ordinal: number }>({
-        ...placeBatch,
-        values: [
+    run: (batch) =>
+      runInAccountOrder(
+        pool,
+        batch,
+        placeBatch,
+        (calls) => [
           calls.map((call) => call.userId),
           calls.map((call) => call.amountCents),
           calls.map((call) => call.idempotencyKey),
           calls.map((call) => call.description ?? ""),
           calls.map((call) => call.ttlSeconds),
         ],
-      });
-      const answers = await Promise.all(
-        calls.map(async (call, position) => {
-          const row = rows[position];
-          if (!row?.hold) return undefined;
+        async (call, row: HoldBalanceRow) => {
           const placed = await placementOf({ pool }, call, [row]);
           recordLedgerOperation("place_hold_batched", placed.error ? placed.error.code : "ok");
           return placed;
-        }),
-      );
-      return inCallOrder(ordered, answers, batch.length);
-    },
+        },
+      ),
     oneByOne: (call) => ledger.placeHold(call),
   });
 
   const settling = createBatchQueue<Settling, Result<SettledHold>>({
     ...sizes,
     keyOf: (call) => call.holdId,
-    run: async (batch) => {
-      const ordered = byAccount(batch);
-      const calls = ordered.map(({ call }) => call);
-      const { rows } = await pool.query<ResolveRow & { ordinal: number }>({
-        ...settleBatch,
-        values: [
+    run: (batch) =>
+      runInAccountOrder(
+        pool,
+        batch,
+        settleBatch,
+        (calls) => [
           calls.map((call) => call.holdId),
           calls.map((call) => call.amountCents),
           calls.map((call) => call.reference ?? null),
           calls.map((call) => call.description ?? null),
         ],
-      });
-      const answers = await Promise.all(
-        calls.map(async (call, position) => {
-          const row = rows[position];
-          if (!row?.hold) return undefined;
+        async (call, row: ResolveRow) => {
           const settled = await settlementOf({ pool }, call, [row]);
           recordLedgerOperation("settle_hold_batched", settled.error ? settled.error.code : "ok");
           return settled;
-        }),
-      );
-      return inCallOrder(ordered, answers, batch.length);
-    },
+        },
+      ),
     oneByOne: ({ userId: _account, ...call }) => ledger.settleHold(call),
   });
 

@@ -23,24 +23,14 @@ export type HoldBalanceRow = BalanceRow & { hold: HoldRow };
 // and a replayed key fails the hold's unique constraint, which undoes the reservation with it. A key
 // already placed does not even lock the account (`not exists`): waiting on that hold's row while
 // holding the account would deadlock with a settle that holds the hold and waits for the account.
+// The statement is credits.place_holds's (0018_batched_holds.sql) for one element, so a batched hold
+// (hold-batcher.ts) and a single one are the same SQL; no row when it did not apply.
 const placeStatement = statement(
   "ledger_place_hold",
   `
-  with reserved as (
-    update credits.accounts
-       set held_cents = held_cents + $2::bigint, updated_at = now()
-     where user_id = $1
-       and balance_cents - held_cents - credits.expired_unswept_cents(user_id) >= $2::bigint
-       and coalesce(credits.spend_limit_room(spend_limit_cents, held_cents, usage_month, month_usage_cents) >= $2::bigint, true)
-       and not exists (select 1 from credits.holds where idempotency_key = $3)
-    returning user_id, balance_cents, held_cents
-  ), hold as (
-    insert into credits.holds (user_id, amount_cents, idempotency_key, description, expires_at)
-    select user_id, $2::bigint, $3, $4, now() + make_interval(secs => $5::int) from reserved
-    returning *
-  )
-  select to_jsonb(hold) as hold, reserved.user_id, reserved.balance_cents, reserved.held_cents
-    from hold, reserved`,
+  select hold, user_id, balance_cents, held_cents
+    from credits.place_holds(array[$1::text], array[$2::bigint], array[$3::text], array[$4::text], array[$5::int])
+   where hold is not null`,
 );
 
 const replayStatement = statement(

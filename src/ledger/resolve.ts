@@ -20,33 +20,15 @@ export type SettleInput = { holdId: string; amountCents: number; description?: s
 
 // Settling is one statement: the hold leaves `open` (only one statement can make that change, so it
 // resolves once), the account drops the whole reservation and is charged the settled part, and the
-// charge is written as a `usage` entry. Settling more than was held matches no row.
+// charge is written as a `usage` entry. Settling more than was held matches no row. It is
+// credits.settle_holds's (0018_batched_holds.sql) for one element, so a batched settlement
+// (hold-batcher.ts) and a single one are the same SQL.
 const settleStatement = statement(
   "ledger_settle_hold",
   `
-  with settled as (
-    update credits.holds
-       set status = 'settled', settled_cents = $2::bigint, resolved_at = now()
-     where id = $1::bigint and status = 'open' and expires_at > now() and amount_cents >= $2::bigint
-    returning *
-  ), account as (
-    update credits.accounts a
-       set balance_cents = a.balance_cents - s.settled_cents,
-           held_cents = a.held_cents - s.amount_cents,
-           updated_at = now()
-      from settled s
-     where a.user_id = s.user_id
-    returning a.user_id, a.balance_cents, a.held_cents
-  ), entry as (
-    insert into credits.entries (user_id, amount_cents, kind, idempotency_key, reference, description)
-    select user_id, -settled_cents, 'usage', 'hold:' || id || ':settle', coalesce($3, 'hold:' || id), coalesce($4, description)
-      from settled
-     where settled_cents > 0
-    returning *
-  )
-  select to_jsonb(settled) as hold, (select to_jsonb(entry) from entry) as entry,
-         account.user_id, account.balance_cents, account.held_cents
-    from settled, account`,
+  select hold, entry, user_id, balance_cents, held_cents
+    from credits.settle_holds(array[$1::bigint], array[$2::bigint], array[$3::text], array[$4::text])
+   where hold is not null`,
 );
 
 const releaseStatement = statement(
