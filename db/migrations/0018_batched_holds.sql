@@ -92,3 +92,7 @@ begin
   end loop;
 end
 $$;
+
+-- The server's own, as every ledger function: no other role runs them (0013_credit_lots.sql).
+revoke all on function credits.place_holds(text[], bigint[], text[], text[], int[]) from public;
+revoke all on function credits.settle_holds(bigint[], bigint[], text[], text[]) from public;

@@ -95,6 +95,17 @@ describe("createHoldBatcher", () => {
     expect(await findInvariantViolations(database.pool)).toEqual([]);
   });
 
+  it("lets no role but the server's own run the batch functions", async () => {
+    const { rows } = await database.pool.query<{ role: string; fn: string; allowed: boolean }>(
+      `select role, fn, has_function_privilege(role, fn, 'execute') as allowed
+         from unnest(array['anon', 'authenticated', 'service_role']) as role,
+              unnest(array['credits.place_holds(text[], bigint[], text[], text[], int[])',
+                           'credits.settle_holds(bigint[], bigint[], text[], text[])']) as fn`,
+    );
+    expect(rows.filter((row) => row.allowed)).toEqual([]);
+    expect(rows).toHaveLength(6);
+  });
+
   it("keeps every invariant racing batched holds and settlements with one-call ones on shared accounts", async () => {
     const users = await times(4, () => account(300));
     await times(240, async (index) => {
