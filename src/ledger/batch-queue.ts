@@ -15,9 +15,11 @@ export type BatchQueue<Call, Answer> = {
   submit(call: Call): Promise<Answer>;
   /** Waits for every queued call to be answered. */
   drain(): Promise<void>;
-  /** How many statements ran, how many calls they answered, how many took the one-call path. */
-  stats(): { batches: number; batched: number; oneByOne: number };
+  stats(): BatchCounts;
 };
+
+/** How many statements ran, how many calls they answered, how many took the one-call path. */
+export type BatchCounts = { batches: number; batched: number; oneByOne: number };
 
 type Waiting<Call, Answer> = {
   call: Call;

@@ -1,7 +1,7 @@
 import type { Pool } from "../db/pool.js";
 import { type Statement, statement } from "../db/statement.js";
 import { recordLedgerOperation } from "../metrics/registry.js";
-import { createBatchQueue } from "./batch-queue.js";
+import { type BatchCounts, createBatchQueue } from "./batch-queue.js";
 import { checkPlaceHold, type HoldBalanceRow, placementOf } from "./holds.js";
 import { checkSettleHold, type ResolveRow, settlementOf } from "./resolve.js";
 import type {
@@ -24,10 +24,8 @@ export type HoldBatcher = {
   settleHold(input: SettleHoldRequest & { userId: string }): Promise<Result<SettledHold>>;
   /** Waits for every queued call to be answered. */
   drain(): Promise<void>;
-  stats(): { placed: ReturnType<BatchStats>; settled: ReturnType<BatchStats> };
+  stats(): { placed: BatchCounts; settled: BatchCounts };
 };
-
-type BatchStats = () => { batches: number; batched: number; oneByOne: number };
 
 // 0018_batched_holds.sql: each element runs the one-call statement, in the order given.
 const placeBatch = statement(
